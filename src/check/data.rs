@@ -1,0 +1,933 @@
+//! Data declarations: literals, parameters, tables, catalogs, series and bands.
+
+use super::{Checker, Global};
+use crate::csv;
+use crate::diag::{did_you_mean, Code, Diagnostic};
+use crate::ir::{self, CatalogRow, Column, Version};
+use crate::load::read_text;
+use crate::source::Span;
+use crate::syntax::ast::{self, Decl, Lit, LitExpr, RowSource, SeriesSource};
+use crate::types::{Show, Type};
+use crate::value::{Date, Money, Period, Rate, Value};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+impl Checker<'_> {
+    /// Warns about a rate above 100%.
+    pub(crate) fn check_rate(&mut self, r: Decimal, span: Span) {
+        if r > Decimal::ONE {
+            self.err(
+                Diagnostic::new(
+                    Code::RateAbove100,
+                    span,
+                    format!(
+                        "the rate {}% is above 100%",
+                        (r * Decimal::ONE_HUNDRED).normalize()
+                    ),
+                )
+                .label("more than the whole amount")
+                .help("a rate above 100% pays more than the cost; check for a typo"),
+            );
+        }
+    }
+
+    /// The value of a literal at a declared type.
+    pub(crate) fn lit_value(&mut self, l: &LitExpr, ty: &Type) -> Value {
+        let mismatch = |c: &mut Self, what: &str| {
+            let msg = format!("expected {}, found {what}", Show(ty, &c.rs));
+            c.err(
+                Diagnostic::new(Code::TypeMismatch, l.span, msg)
+                    .label(format!("this is {what}"))
+                    .help(match ty {
+                        Type::Rate => "write rates with a percent sign, e.g. `80%`",
+                        Type::Money | Type::Decimal | Type::Int => {
+                            "write a number, e.g. `4500` or `0.5`"
+                        }
+                        Type::Date => "write a date as YYYY-MM-DD",
+                        Type::Text => "write text in double quotes",
+                        Type::Enum(_) => "write one of the enum's values",
+                        _ => "write a constant of the declared type",
+                    }),
+            );
+            Value::None
+        };
+        match (&l.lit, ty) {
+            (_, Type::Error) => Value::None,
+            (Lit::None, Type::Optional(_)) => Value::None,
+            (_, Type::Optional(inner)) => self.lit_value(l, inner),
+            (Lit::Number(d), Type::Money) => Value::Money(Money(*d)),
+            (Lit::Number(d), Type::Decimal) => Value::Decimal(*d),
+            (Lit::Number(d), Type::Int) => match int_of(*d) {
+                Some(i) => Value::Int(i),
+                None => mismatch(self, "a number with a fraction"),
+            },
+            (Lit::Percent(d), Type::Rate) => {
+                self.check_rate(*d, l.span);
+                Value::Rate(Rate(*d))
+            }
+            (Lit::Date(d), Type::Date) => Value::Date(*d),
+            (Lit::Text(t), Type::Text) => Value::Text(Arc::from(t.as_str())),
+            (Lit::Bool(b), Type::Bool) => Value::Bool(*b),
+            (Lit::Variant(v), Type::Enum(e)) => self.variant_value(*e, v),
+            (Lit::List(items), Type::List(t)) => {
+                let vs: Vec<Value> = items.iter().map(|i| self.lit_value(i, t)).collect();
+                Value::List(Arc::from(vs))
+            }
+            (Lit::List(_), _) => mismatch(self, "a list"),
+            (Lit::Qualified(en, v), Type::Enum(e)) => {
+                let name = self
+                    .rs
+                    .enums
+                    .get(*e as usize)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_default();
+                if en.name != name {
+                    return mismatch(self, &format!("a value of `{}`", en.name));
+                }
+                self.variant_value(*e, v)
+            }
+            (Lit::Number(_), _) => mismatch(self, "a number"),
+            (Lit::Percent(_), _) => mismatch(self, "a rate"),
+            (Lit::Date(_), _) => mismatch(self, "a date"),
+            (Lit::Text(_), _) => mismatch(self, "text"),
+            (Lit::Bool(_), _) => mismatch(self, "a bool"),
+            (Lit::None, _) => mismatch(self, "`none`"),
+            (Lit::Variant(v), _) | (Lit::Qualified(_, v), _) => {
+                let what = format!("the name `{}`", v.name);
+                mismatch(self, &what)
+            }
+        }
+    }
+
+    pub(crate) fn variant_value(&mut self, e: u32, v: &ast::Ident) -> Value {
+        self.mark_used(Global::Enum(e));
+        let Some(en) = self.rs.enums.get(e as usize) else {
+            return Value::None;
+        };
+        match en.variants.iter().position(|x| *x == v.name) {
+            Some(i) => Value::Enum(i as u32),
+            None => {
+                let sugg = did_you_mean(&v.name, en.variants.iter().map(String::as_str))
+                    .map(str::to_string);
+                let list = en.variants.join(", ");
+                let name = en.name.clone();
+                self.err(
+                    Diagnostic::new(
+                        Code::UnknownName,
+                        v.span,
+                        format!("`{}` is not a value of enum `{name}`", v.name),
+                    )
+                    .label("unknown value")
+                    .help(match sugg {
+                        Some(s) => format!("did you mean `{s}`? The values are: {list}"),
+                        None => format!("the values of `{name}` are: {list}"),
+                    }),
+                );
+                Value::None
+            }
+        }
+    }
+
+    pub(crate) fn build_param(
+        &mut self,
+        decl: &Decl,
+        ty: &ast::TypeExpr,
+        versions: &[ast::Versioned<LitExpr>],
+    ) -> ir::Param {
+        let ty = self.resolve_type(ty);
+        let heads: Vec<Option<&ast::VersionHead>> =
+            versions.iter().map(|v| v.head.as_ref()).collect();
+        let periods = self.check_versions(&decl.name.name, &heads);
+        let mut out = Vec::new();
+        for (v, period) in versions.iter().zip(periods) {
+            let value = self.lit_value(&v.value, &ty);
+            let cite = self.cite(v.cite.as_ref());
+            out.push(Version {
+                period,
+                value,
+                cite,
+                span: v.span,
+            });
+        }
+        ir::Param {
+            name: decl.name.name.clone(),
+            ty,
+            versions: out,
+            span: decl.name.span,
+        }
+    }
+
+    pub(crate) fn build_table(
+        &mut self,
+        decl: &Decl,
+        keys: &[(ast::Ident, ast::TypeExpr)],
+        ty: &ast::TypeExpr,
+        versions: &[ast::Versioned<Vec<ast::TableRow>>],
+    ) -> ir::Table {
+        let key_types: Vec<Type> = keys.iter().map(|(_, t)| self.resolve_type(t)).collect();
+        for ((k, _), t) in keys.iter().zip(&key_types) {
+            if !matches!(
+                t,
+                Type::Enum(_) | Type::Int | Type::Bool | Type::Text | Type::Error
+            ) {
+                let msg = format!(
+                    "table key `{}` is {}; keys are enums, int, bool or text",
+                    k.name,
+                    Show(t, &self.rs)
+                );
+                self.err(Diagnostic::new(Code::TypeMismatch, k.span, msg).label("cannot be a key"));
+            }
+        }
+        let vty = self.resolve_type(ty);
+        let heads: Vec<Option<&ast::VersionHead>> =
+            versions.iter().map(|v| v.head.as_ref()).collect();
+        let periods = self.check_versions(&decl.name.name, &heads);
+        let mut out = Vec::new();
+        for (v, period) in versions.iter().zip(periods) {
+            let mut rows: ir::TableRows = HashMap::new();
+            let mut first_at: HashMap<Vec<Value>, Span> = HashMap::new();
+            for row in &v.value {
+                if row.keys.len() != key_types.len() {
+                    self.err(
+                        Diagnostic::new(
+                            Code::RowArity,
+                            row.span,
+                            format!(
+                                "this row has {} key(s), but table `{}` has {}",
+                                row.keys.len(),
+                                decl.name.name,
+                                key_types.len()
+                            ),
+                        )
+                        .label("wrong number of keys")
+                        .help(format!(
+                            "write `{} => value`",
+                            keys.iter()
+                                .map(|(k, _)| k.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    );
+                    continue;
+                }
+                let kv: Vec<Value> = row
+                    .keys
+                    .iter()
+                    .zip(&key_types)
+                    .map(|(l, t)| self.lit_value(l, t))
+                    .collect();
+                let val = self.lit_value(&row.value, &vty);
+                if let Some(first) = first_at.get(&kv) {
+                    self.err(
+                        Diagnostic::new(Code::DuplicateRow, row.span, "two rows for the same keys")
+                            .label("second row")
+                            .with(*first, "first row")
+                            .help("keep one row per combination of keys"),
+                    );
+                    continue;
+                }
+                first_at.insert(kv.clone(), row.span);
+                rows.insert(kv, val);
+            }
+            self.check_table_complete(decl, &key_types, &rows, v.span);
+            let cite = self.cite(v.cite.as_ref());
+            out.push(Version {
+                period,
+                value: rows,
+                cite,
+                span: v.span,
+            });
+        }
+        ir::Table {
+            name: decl.name.name.clone(),
+            keys: key_types,
+            ty: vty,
+            versions: out,
+            span: decl.name.span,
+        }
+    }
+
+    fn check_table_complete(
+        &mut self,
+        decl: &Decl,
+        key_types: &[Type],
+        rows: &ir::TableRows,
+        span: Span,
+    ) {
+        // Only tables keyed by enums and bools can be complete; count the combinations first.
+        let mut domains: Vec<Vec<(Value, String)>> = Vec::new();
+        for t in key_types {
+            match t {
+                Type::Enum(e) => {
+                    let vs = self
+                        .rs
+                        .enums
+                        .get(*e as usize)
+                        .map(|e| e.variants.clone())
+                        .unwrap_or_default();
+                    domains.push(
+                        vs.into_iter()
+                            .enumerate()
+                            .map(|(i, n)| (Value::Enum(i as u32), n))
+                            .collect(),
+                    );
+                }
+                Type::Bool => domains.push(vec![
+                    (Value::Bool(false), "false".into()),
+                    (Value::Bool(true), "true".into()),
+                ]),
+                _ => return,
+            }
+        }
+        let total: usize = domains.iter().map(Vec::len).product();
+        if total > 10_000 {
+            return;
+        }
+        let mut missing = Vec::new();
+        let mut combo = vec![0usize; domains.len()];
+        'outer: for _ in 0..total {
+            let key: Vec<Value> = combo
+                .iter()
+                .zip(&domains)
+                .filter_map(|(&i, d)| d.get(i).map(|x| x.0.clone()))
+                .collect();
+            if !rows.contains_key(&key) {
+                let names: Vec<String> = combo
+                    .iter()
+                    .zip(&domains)
+                    .filter_map(|(&i, d)| d.get(i).map(|x| x.1.clone()))
+                    .collect();
+                missing.push(names.join(", "));
+            }
+            for pos in (0..combo.len()).rev() {
+                if let (Some(c), Some(d)) = (combo.get_mut(pos), domains.get(pos)) {
+                    *c += 1;
+                    if *c < d.len() {
+                        continue 'outer;
+                    }
+                    *c = 0;
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let shown: Vec<String> = missing.iter().take(5).map(|m| format!("`{m}`")).collect();
+            let more = if missing.len() > 5 {
+                format!(" and {} more", missing.len() - 5)
+            } else {
+                String::new()
+            };
+            self.err(
+                Diagnostic::new(
+                    Code::TableIncomplete,
+                    span,
+                    format!(
+                        "table `{}` has no row for {}{more}",
+                        decl.name.name,
+                        shown.join(", ")
+                    ),
+                )
+                .label("rows missing in this version")
+                .help("add a row for every combination of keys, so no claim finds a hole"),
+            );
+        }
+    }
+
+    fn load_csv(
+        &mut self,
+        dir: Option<&Path>,
+        rel: &str,
+        span: Span,
+    ) -> Option<(crate::source::FileId, Vec<csv::Record>)> {
+        let path = match dir {
+            Some(d) => d.join(rel),
+            None => Path::new(rel).to_path_buf(),
+        };
+        let limits = self.limits.clone();
+        match read_text(&mut self.loader.map, &path, &limits) {
+            Ok((id, bad)) => {
+                if let Some(d) = bad {
+                    self.err(d);
+                    return None;
+                }
+                let text = self.loader.map.get(id).map(|f| f.text.clone())?;
+                let (records, diags) = csv::read(id, &text);
+                self.diags.extend(diags);
+                Some((id, records))
+            }
+            Err(e) => {
+                self.err(
+                    Diagnostic::new(
+                        Code::CatalogFile,
+                        span,
+                        format!("cannot read `{}`: {e}", path.display()),
+                    )
+                    .label("this file")
+                    .help("CSV paths are relative to the directory of the rule file"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Parses one CSV cell as a value of a column type.
+    fn cell_value(&mut self, text: &str, ty: &Type, span: Span, column: &str) -> Option<Value> {
+        let t = text.trim();
+        let bad = |c: &mut Self, expected: &str| {
+            c.err(
+                Diagnostic::new(
+                    Code::CsvBadValue,
+                    span,
+                    format!("column `{column}`: expected {expected}, found `{t}`"),
+                )
+                .label(format!("not {expected}"))
+                .help("fix the cell, or change the column's declared type"),
+            );
+            None
+        };
+        match ty {
+            Type::Optional(inner) => {
+                if t.is_empty() {
+                    Some(Value::None)
+                } else {
+                    self.cell_value(text, inner, span, column)
+                }
+            }
+            _ if t.is_empty() => bad(self, &format!("{} (the cell is empty)", Show(ty, &self.rs))),
+            Type::Text => Some(Value::Text(Arc::from(t))),
+            Type::Money => match parse_decimal(t) {
+                Some(d) => Some(Value::Money(Money(d))),
+                None => bad(self, "an amount"),
+            },
+            Type::Decimal => match parse_decimal(t) {
+                Some(d) => Some(Value::Decimal(d)),
+                None => bad(self, "a decimal"),
+            },
+            Type::Int => match t.parse::<i64>() {
+                Ok(i) => Some(Value::Int(i)),
+                Err(_) => bad(self, "an integer"),
+            },
+            Type::Rate => {
+                let parsed = match t.strip_suffix('%') {
+                    Some(p) => {
+                        parse_decimal(p.trim()).and_then(|d| d.checked_div(Decimal::ONE_HUNDRED))
+                    }
+                    None => parse_decimal(t),
+                };
+                match parsed {
+                    Some(d) => {
+                        self.check_rate(d, span);
+                        Some(Value::Rate(Rate(d)))
+                    }
+                    None => bad(self, "a rate such as `10%`"),
+                }
+            }
+            Type::Bool => match t {
+                "true" => Some(Value::Bool(true)),
+                "false" => Some(Value::Bool(false)),
+                _ => bad(self, "`true` or `false`"),
+            },
+            Type::Date => match Date::parse(t) {
+                Ok(d) => Some(Value::Date(d)),
+                Err(why) => bad(self, &format!("a date ({why})")),
+            },
+            Type::Enum(e) => {
+                let en = self.rs.enums.get(*e as usize)?;
+                match en.variants.iter().position(|v| v == t) {
+                    Some(i) => Some(Value::Enum(i as u32)),
+                    None => {
+                        let list = en.variants.join(", ");
+                        bad(self, &format!("one of {list}"))
+                    }
+                }
+            }
+            _ => bad(self, "a value of a simple type"),
+        }
+    }
+
+    pub(crate) fn build_catalog(
+        &mut self,
+        decl: &Decl,
+        dir: Option<&Path>,
+        columns: &[ast::ColumnDecl],
+        rows: &RowSource,
+        cite: Option<&ast::Citation>,
+    ) -> ir::Catalog {
+        let cols: Vec<Column> = columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.name.clone(),
+                ty: self.resolve_type(&c.ty),
+            })
+            .collect();
+        let keys: Vec<usize> = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.key)
+            .map(|(i, _)| i)
+            .collect();
+        let key = match keys.as_slice() {
+            [k] => {
+                if !matches!(
+                    cols.get(*k).map(|c| &c.ty),
+                    Some(Type::Text) | Some(Type::Error)
+                ) {
+                    self.err(
+                        Diagnostic::new(
+                            Code::CatalogKey,
+                            columns
+                                .get(*k)
+                                .map(|c| c.ty.span())
+                                .unwrap_or(decl.name.span),
+                            "a catalog's key column must be text",
+                        )
+                        .label("not text")
+                        .help("declare the code column as `code: text key`"),
+                    );
+                }
+                *k as u32
+            }
+            _ => {
+                self.err(
+                    Diagnostic::new(
+                        Code::CatalogKey,
+                        decl.name.span,
+                        format!(
+                            "catalog `{}` has {} key columns; it needs exactly one",
+                            decl.name.name,
+                            keys.len()
+                        ),
+                    )
+                    .label("which column is the code?")
+                    .help("mark the code column: `code: text key`"),
+                );
+                0
+            }
+        };
+        let mut out_rows: Vec<CatalogRow> = Vec::new();
+        match rows {
+            RowSource::Inline(inline) => {
+                for r in inline {
+                    if r.cells.len() != cols.len() {
+                        self.err(
+                            Diagnostic::new(
+                                Code::RowArity,
+                                r.span,
+                                format!(
+                                    "this row has {} cells; the catalog has {} columns",
+                                    r.cells.len(),
+                                    cols.len()
+                                ),
+                            )
+                            .label("wrong number of cells"),
+                        );
+                        continue;
+                    }
+                    let cells: Vec<Value> = r
+                        .cells
+                        .iter()
+                        .zip(&cols)
+                        .map(|(l, c)| self.lit_value(l, &c.ty))
+                        .collect();
+                    let period = match &r.head {
+                        Some(h) => self
+                            .check_versions(&decl.name.name, &[Some(h)])
+                            .into_iter()
+                            .next()
+                            .unwrap_or(Period::ALWAYS),
+                        None => Period::ALWAYS,
+                    };
+                    out_rows.push(CatalogRow {
+                        cells,
+                        period,
+                        span: r.span,
+                    });
+                }
+            }
+            RowSource::File(rel, span) => {
+                if let Some((_, records)) = self.load_csv(dir, rel, *span) {
+                    self.catalog_rows_from_csv(decl, &cols, records, *span, &mut out_rows);
+                }
+            }
+        }
+        let mut index: HashMap<Arc<str>, Vec<u32>> = HashMap::with_capacity(out_rows.len());
+        for (i, r) in out_rows.iter().enumerate() {
+            if let Some(Value::Text(k)) = r.cells.get(key as usize) {
+                index.entry(k.clone()).or_default().push(i as u32);
+            }
+        }
+        // Duplicate codes: two rows for one code whose periods overlap.
+        let mut dups = Vec::new();
+        for (k, list) in index.iter_mut() {
+            if list.len() < 2 {
+                continue;
+            }
+            list.sort_by_key(|&i| out_rows.get(i as usize).map(|r| r.period.from));
+            for w in list.windows(2) {
+                let (Some(a), Some(b)) = (
+                    w.first().and_then(|&i| out_rows.get(i as usize)),
+                    w.get(1).and_then(|&i| out_rows.get(i as usize)),
+                ) else {
+                    continue;
+                };
+                if a.period.intersect(&b.period).is_some() {
+                    dups.push((k.to_string(), a.span, b.span));
+                }
+            }
+        }
+        dups.sort_by_key(|d| d.2);
+        for (k, first, second) in dups {
+            let first_line = self
+                .loader
+                .map
+                .get(first.file)
+                .map(|f| f.line_col(first.start).0)
+                .unwrap_or(0);
+            self.err(
+                Diagnostic::new(Code::DuplicateCode, second, format!("code `{k}` appears twice in catalog `{}` at the same time", decl.name.name))
+                    .label("second row")
+                    .with(first, format!("first row (line {first_line})"))
+                    .help("remove one row, or give them `valid_from`/`valid_until` dates that do not overlap"),
+            );
+        }
+        let cite = self.cite(cite);
+        ir::Catalog {
+            name: decl.name.name.clone(),
+            columns: cols,
+            key,
+            rows: out_rows,
+            index,
+            cite,
+            span: decl.name.span,
+        }
+    }
+
+    fn catalog_rows_from_csv(
+        &mut self,
+        decl: &Decl,
+        cols: &[Column],
+        records: Vec<csv::Record>,
+        src_span: Span,
+        out: &mut Vec<CatalogRow>,
+    ) {
+        let mut it = records.into_iter();
+        let Some(header) = it.next() else {
+            self.err(
+                Diagnostic::new(
+                    Code::CsvMissingColumn,
+                    src_span,
+                    "the CSV file is empty; it needs a header row",
+                )
+                .label("empty file")
+                .help(format!(
+                    "the first line names the columns: {}",
+                    cols.iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )),
+            );
+            return;
+        };
+        let find = |name: &str| header.cells.iter().position(|c| c.text.trim() == name);
+        let mut positions = Vec::new();
+        for c in cols {
+            match find(&c.name) {
+                Some(p) => positions.push(p),
+                None => {
+                    let names: Vec<&str> = header.cells.iter().map(|c| c.text.trim()).collect();
+                    let sugg = did_you_mean(&c.name, names.iter().copied()).map(str::to_string);
+                    self.err(
+                        Diagnostic::new(
+                            Code::CsvMissingColumn,
+                            header.span,
+                            format!("the CSV header has no column `{}`", c.name),
+                        )
+                        .label("header row")
+                        .with(decl.name.span, "catalog declared here")
+                        .help(match sugg {
+                            Some(s) => {
+                                format!("did you mean `{s}`? Rename the header or the column")
+                            }
+                            None => format!("add a `{}` column to the CSV file", c.name),
+                        }),
+                    );
+                    return;
+                }
+            }
+        }
+        let from_col = find("valid_from");
+        let until_col = find("valid_until");
+        let width = header.cells.len();
+        for (n, rec) in it.enumerate() {
+            if out.len() >= self.limits.max_catalog_rows {
+                self.err(
+                    Diagnostic::new(
+                        Code::CsvMalformed,
+                        rec.span,
+                        format!(
+                            "catalog `{}` exceeds the limit of {} rows",
+                            decl.name.name, self.limits.max_catalog_rows
+                        ),
+                    )
+                    .label("first row past the limit")
+                    .help("raise `Limits::max_catalog_rows` or split the catalog"),
+                );
+                return;
+            }
+            if rec.cells.len() != width {
+                self.err(
+                    Diagnostic::new(
+                        Code::CsvMalformed,
+                        rec.span,
+                        format!(
+                            "row {} has {} cells; the header has {width}",
+                            n + 2,
+                            rec.cells.len()
+                        ),
+                    )
+                    .label("wrong number of cells")
+                    .help(
+                        "every row has one cell per header column; quote cells that contain commas",
+                    ),
+                );
+                continue;
+            }
+            let mut cells = Vec::with_capacity(cols.len());
+            let mut ok = true;
+            for (c, &p) in cols.iter().zip(&positions) {
+                let Some(cell) = rec.cells.get(p) else {
+                    ok = false;
+                    break;
+                };
+                match self.cell_value(&cell.text, &c.ty, cell.span, &c.name) {
+                    Some(v) => cells.push(v),
+                    None => ok = false,
+                }
+            }
+            let mut period = Period::ALWAYS;
+            for (col, is_from) in [(from_col, true), (until_col, false)] {
+                let Some(cell) = col.and_then(|p| rec.cells.get(p)) else {
+                    continue;
+                };
+                if cell.text.trim().is_empty() {
+                    continue;
+                }
+                match self.cell_value(
+                    &cell.text,
+                    &Type::Date,
+                    cell.span,
+                    if is_from { "valid_from" } else { "valid_until" },
+                ) {
+                    Some(Value::Date(d)) if is_from => period.from = d,
+                    Some(Value::Date(d)) => period.until = d,
+                    _ => ok = false,
+                }
+            }
+            if period.until < period.from {
+                self.err(
+                    Diagnostic::new(
+                        Code::UntilBeforeFrom,
+                        rec.span,
+                        "this row's `valid_until` is before its `valid_from`",
+                    )
+                    .label("never valid"),
+                );
+                ok = false;
+            }
+            if ok {
+                out.push(CatalogRow {
+                    cells,
+                    period,
+                    span: rec.span,
+                });
+            }
+        }
+    }
+
+    pub(crate) fn build_series(
+        &mut self,
+        decl: &Decl,
+        dir: Option<&Path>,
+        ty: &ast::TypeExpr,
+        source: &SeriesSource,
+        cite: Option<&ast::Citation>,
+    ) -> ir::Series {
+        let ty = self.resolve_type(ty);
+        let mut values: BTreeMap<i64, (Value, Span)> = BTreeMap::new();
+        let mut add = |c: &mut Self, year: i64, span: Span, v: Value| {
+            if let Some((_, first)) = values.get(&year) {
+                c.err(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        span,
+                        format!("year {year} is given twice in series `{}`", decl.name.name),
+                    )
+                    .label("second value")
+                    .with(*first, "first value"),
+                );
+            } else {
+                values.insert(year, (v, span));
+            }
+        };
+        match source {
+            SeriesSource::Inline(entries) => {
+                for (year, span, lit) in entries {
+                    let v = self.lit_value(lit, &ty);
+                    add(self, *year, *span, v);
+                }
+            }
+            SeriesSource::File(rel, span) => {
+                if let Some((_, records)) = self.load_csv(dir, rel, *span) {
+                    let mut it = records.into_iter();
+                    let header = it.next();
+                    let ok_header = header.as_ref().is_some_and(|h| {
+                        h.cells.len() >= 2
+                            && h.cells.first().is_some_and(|c| c.text.trim() == "year")
+                            && h.cells.get(1).is_some_and(|c| c.text.trim() == "value")
+                    });
+                    if !ok_header {
+                        let hspan = header.map(|h| h.span).unwrap_or(*span);
+                        self.err(
+                            Diagnostic::new(
+                                Code::CsvMissingColumn,
+                                hspan,
+                                "a series file starts with the header `year,value`",
+                            )
+                            .label("expected `year,value`")
+                            .help("write one line per year: `2024,100.2`"),
+                        );
+                    } else {
+                        for rec in it {
+                            let (Some(yc), Some(vc)) = (rec.cells.first(), rec.cells.get(1)) else {
+                                self.err(
+                                    Diagnostic::new(
+                                        Code::CsvMalformed,
+                                        rec.span,
+                                        "a series row has two cells: year,value",
+                                    )
+                                    .label("here"),
+                                );
+                                continue;
+                            };
+                            let year = self.cell_value(&yc.text, &Type::Int, yc.span, "year");
+                            let v = self.cell_value(&vc.text, &ty, vc.span, "value");
+                            if let (Some(Value::Int(y)), Some(v)) = (year, v) {
+                                add(self, y, yc.span, v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Missing years inside the range.
+        let years: Vec<i64> = values.keys().copied().collect();
+        for w in years.windows(2) {
+            if let (Some(&a), Some(&b)) = (w.first(), w.get(1)) {
+                if b > a + 1 {
+                    let span = values.get(&b).map(|x| x.1).unwrap_or(decl.name.span);
+                    let missing = if b == a + 2 {
+                        format!("{}", a + 1)
+                    } else {
+                        format!("{}–{}", a + 1, b - 1)
+                    };
+                    self.err(
+                        Diagnostic::new(
+                            Code::SeriesGap,
+                            span,
+                            format!("series `{}` has no value for {missing}", decl.name.name),
+                        )
+                        .label(format!("jumps from {a} to {b}"))
+                        .help(
+                            "add the missing year(s); a chain of yearly indices cannot skip a year",
+                        ),
+                    );
+                }
+            }
+        }
+        let cite = self.cite(cite);
+        ir::Series {
+            name: decl.name.name.clone(),
+            ty,
+            values,
+            cite,
+            span: decl.name.span,
+        }
+    }
+
+    pub(crate) fn build_bands(
+        &mut self,
+        decl: &Decl,
+        versions: &[ast::Versioned<Vec<ast::Band>>],
+    ) -> ir::Bands {
+        let heads: Vec<Option<&ast::VersionHead>> =
+            versions.iter().map(|v| v.head.as_ref()).collect();
+        let periods = self.check_versions(&decl.name.name, &heads);
+        let mut out = Vec::new();
+        for (v, period) in versions.iter().zip(periods) {
+            let mut bands = Vec::new();
+            let mut prev_upper: Option<Option<Decimal>> = None;
+            for b in &v.value {
+                self.check_rate(b.rate, b.span);
+                let bad = match (prev_upper, b.upper) {
+                    _ if b.upper.is_some_and(|u| u <= b.lower) => {
+                        Some("its upper bound is not above its lower bound".to_string())
+                    }
+                    (Some(None), _) => Some("it follows an open-ended band".to_string()),
+                    (Some(Some(pu)), _) if pu != b.lower => Some(format!(
+                        "it starts at {} but the band before ends at {pu}",
+                        b.lower
+                    )),
+                    _ => None,
+                };
+                if let Some(why) = bad {
+                    self.err(
+                        Diagnostic::new(Code::BandsOrder, b.span, format!("band out of order: {why}"))
+                            .label("this band")
+                            .help("bands ascend without gaps: `0 .. 1000 => 50%`, `1000 .. 5000 => 60%`, `5000 .. => 70%`"),
+                    );
+                }
+                prev_upper = Some(b.upper);
+                bands.push(ir::Band {
+                    lower: b.lower,
+                    upper: b.upper,
+                    rate: b.rate,
+                });
+            }
+            let cite = self.cite(v.cite.as_ref());
+            out.push(Version {
+                period,
+                value: bands,
+                cite,
+                span: v.span,
+            });
+        }
+        ir::Bands {
+            name: decl.name.name.clone(),
+            versions: out,
+            span: decl.name.span,
+        }
+    }
+}
+
+/// Parses a decimal written in a CSV or JSON string (no exponent, optional sign).
+pub fn parse_decimal(t: &str) -> Option<Decimal> {
+    if t.is_empty()
+        || t.len() > 40
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
+    {
+        return None;
+    }
+    t.parse::<Decimal>().ok()
+}
+
+fn int_of(d: Decimal) -> Option<i64> {
+    if d.fract().is_zero() {
+        i64::try_from(d).ok()
+    } else {
+        None
+    }
+}

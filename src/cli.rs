@@ -1,0 +1,116 @@
+//! Subcommands and exit codes: 0 clean, 1 diagnostics (or failed claims/tests), 2 usage or I/O.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rulec::diag::{render_human, render_json, Severity};
+use rulec::limits::Limits;
+use rulec::project::check_paths;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "rulec",
+    version,
+    about = "Medical-insurance benefit rules: check, evaluate and test"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check rule files and ruleset directories.
+    Check {
+        /// Files or directories (default: `rulesets`).
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Fail when there are warnings.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Colours in human output.
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
+    },
+}
+
+/// Runs the command line and returns the exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match cli.cmd {
+        Cmd::Check {
+            paths,
+            format,
+            deny_warnings,
+            color,
+        } => check(paths, format, deny_warnings, color),
+    }
+}
+
+fn check(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, color: Color) -> i32 {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("rulesets")]
+    } else {
+        paths
+    };
+    let report = match check_paths(&paths, Limits::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut diags = report.diags.sorted();
+    if deny_warnings {
+        for d in &mut diags {
+            d.severity = Severity::Error;
+        }
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    match format {
+        Format::Json => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", render_json(&diags, &report.map));
+        }
+        Format::Human => {
+            let use_color = match color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => std::io::stderr().is_terminal(),
+            };
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "{}", render_human(&diags, &report.map, use_color));
+            let n = report.rulesets.len();
+            let _ = writeln!(
+                err,
+                "checked {n} ruleset{}: {errors} error{}, {warnings} warning{}",
+                if n == 1 { "" } else { "s" },
+                if errors == 1 { "" } else { "s" },
+                if warnings == 1 { "" } else { "s" }
+            );
+        }
+    }
+    i32::from(errors > 0)
+}

@@ -1,0 +1,165 @@
+//! A small RFC 4180 CSV reader that keeps the byte span of every cell, so a bad cell is
+//! reported at file:line:column. Catalogs of 200,000 rows are read in one pass.
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+
+/// One cell: its text (quotes removed) and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cell {
+    /// The value.
+    pub text: String,
+    /// The place in the file.
+    pub span: Span,
+}
+
+/// One record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Cells in order.
+    pub cells: Vec<Cell>,
+    /// The whole line(s).
+    pub span: Span,
+}
+
+/// Splits `text` into records. A malformed record (an unclosed quote, text after a
+/// closing quote) is reported and skipped; reading goes on with the next line.
+pub fn read(file: FileId, text: &str) -> (Vec<Record>, Vec<Diagnostic>) {
+    let bytes = text.as_bytes();
+    let mut records = Vec::new();
+    let mut diags = Vec::new();
+    let mut i = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    while i < bytes.len() {
+        let line_start = i;
+        let mut cells = Vec::new();
+        let mut bad = false;
+        loop {
+            let cell_start = i;
+            let mut value = String::new();
+            if bytes.get(i) == Some(&b'"') {
+                i += 1;
+                let mut closed = false;
+                let mut seg = i;
+                while i < bytes.len() {
+                    if bytes.get(i) == Some(&b'"') {
+                        value.push_str(text.get(seg..i).unwrap_or(""));
+                        if bytes.get(i + 1) == Some(&b'"') {
+                            value.push('"');
+                            i += 2;
+                            seg = i;
+                            continue;
+                        }
+                        i += 1;
+                        closed = true;
+                        break;
+                    }
+                    i += 1;
+                }
+                if !closed {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::CsvMalformed,
+                            Span::new(file, cell_start, cell_start + 1),
+                            "a quoted CSV cell is never closed",
+                        )
+                        .label("quote opens here")
+                        .help("close the cell with `\"`; write a quote inside a cell as `\"\"`"),
+                    );
+                    return (records, diags);
+                }
+                if !matches!(bytes.get(i), None | Some(b',') | Some(b'\n') | Some(b'\r')) {
+                    let end = next_line(bytes, i);
+                    diags.push(
+                        Diagnostic::new(
+                            Code::CsvMalformed,
+                            Span::new(file, i, i + 1),
+                            "text after the closing quote of a CSV cell",
+                        )
+                        .label("unexpected text")
+                        .help("put the whole cell inside the quotes"),
+                    );
+                    bad = true;
+                    i = end;
+                    break;
+                }
+            } else {
+                while i < bytes.len() && !matches!(bytes.get(i), Some(b',') | Some(b'\n')) {
+                    i += 1;
+                }
+                let mut end = i;
+                if end > cell_start && bytes.get(end - 1) == Some(&b'\r') {
+                    end -= 1;
+                }
+                value.push_str(text.get(cell_start..end).unwrap_or(""));
+            }
+            let end = if bytes.get(i.saturating_sub(1)) == Some(&b'\r') && i > cell_start {
+                i - 1
+            } else {
+                i
+            };
+            cells.push(Cell {
+                text: value,
+                span: Span::new(file, cell_start, end.max(cell_start)),
+            });
+            match bytes.get(i) {
+                Some(b',') => i += 1,
+                Some(b'\r') => {
+                    i += 1;
+                    if bytes.get(i) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    break;
+                }
+                Some(b'\n') => {
+                    i += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let line_end = i;
+        let blank = cells.len() == 1 && cells.first().is_some_and(|c| c.text.trim().is_empty());
+        if !bad && !blank {
+            records.push(Record {
+                cells,
+                span: Span::new(file, line_start, trim_eol(bytes, line_start, line_end)),
+            });
+        }
+    }
+    (records, diags)
+}
+
+fn next_line(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && bytes.get(i) != Some(&b'\n') {
+        i += 1;
+    }
+    i + 1
+}
+
+fn trim_eol(bytes: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start && matches!(bytes.get(end - 1), Some(b'\n') | Some(b'\r')) {
+        end -= 1;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_cells_and_spans() {
+        let (recs, diags) = read(FileId(0), "code,name\nA1,\"x, \"\"y\"\"\"\r\nB2,阿莫西林\n");
+        assert!(diags.is_empty());
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[1].cells[1].text, "x, \"y\"");
+        assert_eq!(recs[2].cells[1].text, "阿莫西林");
+        assert_eq!(recs[2].cells[1].span.start, 28);
+    }
+
+    #[test]
+    fn unclosed_quote() {
+        let (_, diags) = read(FileId(0), "a,\"b\n");
+        assert_eq!(diags.len(), 1);
+    }
+}

@@ -1,0 +1,522 @@
+//! Diagnostics: what every stage reports, and how it is rendered.
+//!
+//! A [`Diagnostic`] is data: a [`Code`] (stable, one per kind of problem), a message,
+//! a primary span with its label, secondary labels, and help. Stages push them into a
+//! [`Diagnostics`] collection and keep going, so one run reports every problem it can.
+//! Rendering (miette's graphical handler for humans, a flat JSON array for machines)
+//! happens only at the edge, in [`render_human`] and [`render_json`].
+
+use crate::source::{SourceMap, Span};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use std::fmt;
+
+/// Error or warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Fails the run.
+    Error,
+    /// Reported; fails the run only under `--deny-warnings`.
+    Warning,
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $code:literal, $sev:ident, $title:literal; )*) => {
+        /// Every kind of diagnostic rulec reports. The string code is stable across releases:
+        /// scripts and docs may rely on it. `docs/diagnostics.md` describes each one.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $(
+            #[doc = $title]
+            $variant,
+        )* }
+
+        impl Code {
+            /// All codes, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable code, e.g. `rulec::E0101`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => concat!("rulec::", $code),)* }
+            }
+
+            /// The default severity.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+
+            /// A one-line title for documentation.
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // ---- input and syntax
+    EmptyFile = "E0001", Error, "The file is empty";
+    InvalidUtf8 = "E0002", Error, "The file is not valid UTF-8";
+    TooDeep = "E0003", Error, "Brackets or expressions are nested too deeply";
+    UnterminatedString = "E0004", Error, "A string literal is not closed";
+    UnterminatedComment = "E0005", Error, "A block comment is not closed";
+    Syntax = "E0006", Error, "Syntax error";
+    BadDate = "E0007", Error, "A date does not exist";
+    NumberTooLarge = "E0008", Error, "A number is too large or too precise";
+    SourceTooLarge = "E0009", Error, "A file exceeds the size limit";
+    NoRuleFiles = "E0010", Error, "A directory holds no rule files";
+    BadEscape = "E0011", Error, "A string has an unknown escape";
+    // ---- names and rulesets
+    UnknownName = "E0101", Error, "A name is not defined";
+    Duplicate = "E0102", Error, "A name is defined twice";
+    RedefinedWithoutOverride = "E0103", Error, "A parent's definition is redefined without `override`";
+    OverrideWithoutParent = "E0104", Error, "`override` names nothing in the parent ruleset";
+    UnknownType = "E0105", Error, "A type is not defined";
+    UnknownField = "E0106", Error, "A record has no such field";
+    AmbiguousVariant = "E0107", Error, "An enum value belongs to several enums";
+    ParentNotFound = "E0108", Error, "The parent ruleset does not exist";
+    ExtendsCycle = "E0109", Error, "Rulesets extend each other in a cycle";
+    RulesetHeader = "E0110", Error, "The ruleset header is missing or repeated";
+    OverrideKind = "E0111", Error, "An override changes the kind or type of a definition";
+    UnknownSource = "E0112", Error, "A citation names an unknown source";
+    WrongKind = "E0113", Error, "A name is used as something it is not";
+    UnknownFunction = "E0114", Error, "A function is not defined";
+    MissingInput = "E0115", Error, "The ruleset declares no input";
+    // ---- types and units
+    TypeMismatch = "E0201", Error, "A value has the wrong type";
+    BadOperands = "E0202", Error, "An operator does not apply to these units";
+    Incomparable = "E0203", Error, "Values of different types are compared";
+    ArgCount = "E0204", Error, "A function gets the wrong number of arguments";
+    NotARecord = "E0205", Error, "A field is read from a value that has no fields";
+    NonExhaustiveMatch = "E0206", Error, "A match does not cover every enum value";
+    BadRounding = "E0207", Error, "A rounding unit or mode is invalid";
+    NotIndexable = "E0208", Error, "A value is indexed that cannot be";
+    BadLambda = "E0209", Error, "A function argument is used in the wrong place";
+    RecursiveType = "E0210", Error, "A record contains itself";
+    // ---- dependencies
+    Cycle = "E0301", Error, "Definitions depend on each other in a cycle";
+    // ---- effective dates
+    VersionsUnordered = "E0401", Error, "Versions are not in date order";
+    VersionsOverlap = "E0402", Error, "Versions overlap in time";
+    VersionsGap = "E0403", Error, "Versions leave a gap in time";
+    NotInForce = "E0404", Error, "A value is needed at a date where no version is in force";
+    UntilBeforeFrom = "E0405", Error, "A version ends before it starts";
+    // ---- catalogs and tables
+    CatalogFile = "E0501", Error, "A catalog or series file cannot be read";
+    CsvMalformed = "E0502", Error, "A CSV row is malformed";
+    CsvBadValue = "E0503", Error, "A CSV cell does not fit its column";
+    DuplicateCode = "E0504", Error, "A catalog code appears twice at the same time";
+    CsvMissingColumn = "E0505", Error, "A CSV file lacks a declared column";
+    CatalogKey = "E0506", Error, "A catalog needs exactly one key column";
+    TableIncomplete = "E0507", Error, "A table lacks rows for some keys";
+    DuplicateRow = "E0508", Error, "A table has two rows for the same keys";
+    RowArity = "E0509", Error, "A row has the wrong number of values";
+    // ---- series and bands
+    SeriesGap = "E0601", Error, "An index series misses a year inside its range";
+    SeriesBaseYear = "E0602", Error, "An index series lacks the base year the rules use";
+    BandsOrder = "E0603", Error, "Marginal bands are out of order or overlap";
+    // ---- warnings
+    Unused = "W0001", Warning, "A declaration is never used";
+    RateAbove100 = "W0002", Warning, "A rate is above 100%";
+    UnreachableException = "W0003", Warning, "An exception can never apply";
+    UnreachableArm = "W0004", Warning, "A match arm can never be reached";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secondary label: another place that explains the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What to say there.
+    pub message: String,
+}
+
+/// One problem found in the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The stable code.
+    pub code: Code,
+    /// Error or warning (from the code unless promoted).
+    pub severity: Severity,
+    /// The one-line message.
+    pub message: String,
+    /// The exact place, when there is one.
+    pub span: Option<Span>,
+    /// The label under the primary span.
+    pub label: String,
+    /// Further places.
+    pub related: Vec<Label>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic at a span.
+    pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            span: Some(span),
+            label: String::new(),
+            related: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// A diagnostic with no place in a file.
+    pub fn global(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            span: None,
+            label: String::new(),
+            related: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// Sets the primary label.
+    pub fn label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = label.into();
+        self
+    }
+
+    /// Adds a secondary label.
+    pub fn with(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.related.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// Sets the help text.
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds "did you mean" help when a suggestion exists.
+    pub fn suggest(self, suggestion: Option<&str>) -> Diagnostic {
+        match suggestion {
+            Some(s) => self.help(format!("did you mean `{s}`?")),
+            None => self,
+        }
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The diagnostics of one run, errors and warnings kept apart.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics {
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    /// An empty collection.
+    pub fn new() -> Diagnostics {
+        Diagnostics::default()
+    }
+
+    /// Adds one.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+
+    /// Adds many.
+    pub fn extend(&mut self, ds: impl IntoIterator<Item = Diagnostic>) {
+        self.items.extend(ds);
+    }
+
+    /// True when any error was reported.
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Number of warnings.
+    pub fn warning_count(&self) -> usize {
+        self.items.len() - self.error_count()
+    }
+
+    /// All diagnostics: errors first, then warnings, each in source order, duplicates removed.
+    pub fn sorted(&self) -> Vec<Diagnostic> {
+        let mut v = self.items.clone();
+        v.sort_by(|a, b| {
+            (a.severity, a.span, a.code, &a.message).cmp(&(b.severity, b.span, b.code, &b.message))
+        });
+        v.dedup();
+        v
+    }
+
+    /// The raw list, in the order reported.
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items.iter()
+    }
+
+    /// Number of diagnostics.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// A diagnostic bound to its source, in the shape miette renders.
+#[derive(Debug)]
+struct MietteView {
+    code: Code,
+    severity: Severity,
+    message: String,
+    help: Option<String>,
+    src: Option<NamedSource<String>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<MietteView>,
+}
+
+impl fmt::Display for MietteView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for MietteView {}
+
+impl miette::Diagnostic for MietteView {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if self.related.is_empty() && self.labels.is_empty() && self.message.starts_with("see ") {
+            return None;
+        }
+        Some(Box::new(self.code.as_str()))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+fn miette_view(d: &Diagnostic, map: &SourceMap) -> MietteView {
+    let mut view = MietteView {
+        code: d.code,
+        severity: d.severity,
+        message: d.message.clone(),
+        help: d.help.clone(),
+        src: None,
+        labels: Vec::new(),
+        related: Vec::new(),
+    };
+    let Some(span) = d.span else { return view };
+    let Some(file) = map.get(span.file) else {
+        return view;
+    };
+    view.src = Some(NamedSource::new(file.name.clone(), file.text.to_string()));
+    let label = if d.label.is_empty() {
+        None
+    } else {
+        Some(d.label.clone())
+    };
+    view.labels.push(LabeledSpan::new_primary_with_span(
+        label,
+        (span.start as usize, span.len()),
+    ));
+    for rel in &d.related {
+        if rel.span.file == span.file {
+            view.labels.push(LabeledSpan::new_with_span(
+                Some(rel.message.clone()),
+                (rel.span.start as usize, rel.span.len()),
+            ));
+        } else if let Some(other) = map.get(rel.span.file) {
+            view.related.push(MietteView {
+                code: d.code,
+                severity: d.severity,
+                message: format!("see {}", other.name),
+                help: None,
+                src: Some(NamedSource::new(other.name.clone(), other.text.to_string())),
+                labels: vec![LabeledSpan::new_with_span(
+                    Some(rel.message.clone()),
+                    (rel.span.start as usize, rel.span.len()),
+                )],
+                related: Vec::new(),
+            });
+        }
+    }
+    view
+}
+
+/// Renders diagnostics for people. With `color` off the output is plain text,
+/// stable enough for golden tests.
+pub fn render_human(diags: &[Diagnostic], map: &SourceMap, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut out = String::new();
+    for d in diags {
+        let view = miette_view(d, map);
+        if handler.render_report(&mut out, &view).is_err() {
+            out.push_str(&format!("{}: {}\n", d.code, d.message));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One diagnostic as machines see it.
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct JsonDiagnostic {
+    /// Stable code, e.g. `rulec::E0101`.
+    pub code: &'static str,
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    /// The message.
+    pub message: String,
+    /// File name, when the problem has a place.
+    pub file: Option<String>,
+    /// Byte offset of the start.
+    pub start: Option<u32>,
+    /// Byte offset one past the end.
+    pub end: Option<u32>,
+    /// 1-based line.
+    pub line: Option<usize>,
+    /// 1-based column, in characters.
+    pub column: Option<usize>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+/// Converts diagnostics to their JSON form.
+pub fn to_json(diags: &[Diagnostic], map: &SourceMap) -> Vec<JsonDiagnostic> {
+    diags
+        .iter()
+        .map(|d| {
+            let file = d.span.and_then(|s| map.get(s.file));
+            let (line, column) = match (d.span, file) {
+                (Some(s), Some(f)) => {
+                    let (l, c) = f.line_col(s.start);
+                    (Some(l), Some(c))
+                }
+                _ => (None, None),
+            };
+            JsonDiagnostic {
+                code: d.code.as_str(),
+                severity: match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                message: d.message.clone(),
+                file: file.map(|f| f.name.clone()),
+                start: d.span.map(|s| s.start),
+                end: d.span.map(|s| s.end),
+                line,
+                column,
+                help: d.help.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Renders diagnostics as one pretty JSON array.
+pub fn render_json(diags: &[Diagnostic], map: &SourceMap) -> String {
+    serde_json::to_string_pretty(&to_json(diags, map)).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// The closest candidate to `name` (Levenshtein distance, at most a third of its length),
+/// for "did you mean" help.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("deductable", ["deductible", "ratio"]),
+            Some("deductible")
+        );
+        assert_eq!(did_you_mean("x", ["ratio"]), None);
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "{c} twice");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! rulec: a policy language for medical-insurance benefit rules.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! source -> syntax (pest -> AST with spans) -> check (resolve, types, dates) -> ir -> eval
+//! ```
+//!
+//! See `src/README.md` for a map of the files and `docs/architecture.md` for a walk
+//! through the stages.
+
+pub mod check;
+pub mod csv;
+pub mod diag;
+pub mod ir;
+pub mod limits;
+pub mod load;
+pub mod project;
+pub mod source;
+pub mod syntax;
+pub mod types;
+pub mod value;

@@ -1,0 +1,379 @@
+//! Value types: dates, money, rates, rounding, and the runtime [`Value`].
+//!
+//! Money and rates are distinct types at run time as well as in the checker:
+//! [`Money`] × [`Rate`] is [`Money`], and there is no `Money × Money`.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::fmt;
+use std::sync::Arc;
+
+/// A calendar date (proleptic Gregorian), years 1..=9999.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    year: i32,
+    month: u8,
+    day: u8,
+}
+
+impl Date {
+    /// The latest representable date.
+    pub const MAX: Date = Date {
+        year: 9999,
+        month: 12,
+        day: 31,
+    };
+    /// The earliest representable date.
+    pub const MIN: Date = Date {
+        year: 1,
+        month: 1,
+        day: 1,
+    };
+
+    /// A date, or a reason it does not exist.
+    pub fn new(year: i32, month: u32, day: u32) -> Result<Date, String> {
+        if !(1..=9999).contains(&year) {
+            return Err(format!("year {year} is outside 1..9999"));
+        }
+        if !(1..=12).contains(&month) {
+            return Err(format!("month {month} is outside 1..12"));
+        }
+        let dim = days_in_month(year, month as u8);
+        if day < 1 || day > u32::from(dim) {
+            return Err(format!("{year:04}-{month:02} has {dim} days, not {day}"));
+        }
+        Ok(Date {
+            year,
+            month: month as u8,
+            day: day as u8,
+        })
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Result<Date, String> {
+        let mut parts = s.trim().split('-');
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("`{s}` is not a date of the form YYYY-MM-DD"));
+        };
+        let num = |p: &str| -> Result<u32, String> {
+            if p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("`{s}` is not a date of the form YYYY-MM-DD"));
+            }
+            p.parse::<u32>().map_err(|_| format!("`{s}` is not a date"))
+        };
+        if y.len() != 4 {
+            return Err(format!("`{s}` is not a date of the form YYYY-MM-DD"));
+        }
+        Date::new(num(y)? as i32, num(m)?, num(d)?)
+    }
+
+    /// The year.
+    pub fn year(self) -> i32 {
+        self.year
+    }
+    /// The month, 1..=12.
+    pub fn month(self) -> u32 {
+        u32::from(self.month)
+    }
+    /// The day of the month.
+    pub fn day(self) -> u32 {
+        u32::from(self.day)
+    }
+
+    /// The day before, saturating at [`Date::MIN`].
+    pub fn pred(self) -> Date {
+        if self.day > 1 {
+            Date {
+                day: self.day - 1,
+                ..self
+            }
+        } else if self.month > 1 {
+            let m = self.month - 1;
+            Date {
+                month: m,
+                day: days_in_month(self.year, m),
+                ..self
+            }
+        } else if self.year > 1 {
+            Date {
+                year: self.year - 1,
+                month: 12,
+                day: 31,
+            }
+        } else {
+            self
+        }
+    }
+
+    /// The day after, saturating at [`Date::MAX`].
+    pub fn succ(self) -> Date {
+        if self.day < days_in_month(self.year, self.month) {
+            Date {
+                day: self.day + 1,
+                ..self
+            }
+        } else if self.month < 12 {
+            Date {
+                month: self.month + 1,
+                day: 1,
+                ..self
+            }
+        } else if self.year < 9999 {
+            Date {
+                year: self.year + 1,
+                month: 1,
+                day: 1,
+            }
+        } else {
+            self
+        }
+    }
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ => {
+            if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+                29
+            } else {
+                28
+            }
+        }
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// A closed date interval `[from, until]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    /// First day in force.
+    pub from: Date,
+    /// Last day in force.
+    pub until: Date,
+}
+
+impl Period {
+    /// All time.
+    pub const ALWAYS: Period = Period {
+        from: Date::MIN,
+        until: Date::MAX,
+    };
+
+    /// True when `d` lies inside.
+    pub fn contains(&self, d: Date) -> bool {
+        self.from <= d && d <= self.until
+    }
+
+    /// The common part, if any.
+    pub fn intersect(&self, other: &Period) -> Option<Period> {
+        let from = self.from.max(other.from);
+        let until = self.until.min(other.until);
+        (from <= until).then_some(Period { from, until })
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.from == Date::MIN, self.until == Date::MAX) {
+            (true, true) => write!(f, "always"),
+            (false, true) => write!(f, "from {}", self.from),
+            (true, false) => write!(f, "until {}", self.until),
+            (false, false) => write!(f, "from {} until {}", self.from, self.until),
+        }
+    }
+}
+
+/// How to round to a unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RoundMode {
+    /// Half away from zero (四舍五入).
+    HalfUp,
+    /// Half toward zero.
+    HalfDown,
+    /// Half to even (banker's rounding).
+    HalfEven,
+    /// Away from zero.
+    Up,
+    /// Toward zero (truncate).
+    Down,
+    /// Toward negative infinity.
+    Floor,
+    /// Toward positive infinity.
+    Ceiling,
+}
+
+impl RoundMode {
+    /// Every mode with its name in the language.
+    pub const NAMES: &'static [(&'static str, RoundMode)] = &[
+        ("half_up", RoundMode::HalfUp),
+        ("half_down", RoundMode::HalfDown),
+        ("half_even", RoundMode::HalfEven),
+        ("up", RoundMode::Up),
+        ("down", RoundMode::Down),
+        ("floor", RoundMode::Floor),
+        ("ceiling", RoundMode::Ceiling),
+    ];
+
+    /// The mode for a name.
+    pub fn from_name(name: &str) -> Option<RoundMode> {
+        RoundMode::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| *m)
+    }
+
+    /// The name in the language.
+    pub fn name(self) -> &'static str {
+        RoundMode::NAMES
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("half_up")
+    }
+
+    fn strategy(self) -> RoundingStrategy {
+        match self {
+            RoundMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            RoundMode::HalfDown => RoundingStrategy::MidpointTowardZero,
+            RoundMode::HalfEven => RoundingStrategy::MidpointNearestEven,
+            RoundMode::Up => RoundingStrategy::AwayFromZero,
+            RoundMode::Down => RoundingStrategy::ToZero,
+            RoundMode::Floor => RoundingStrategy::ToNegativeInfinity,
+            RoundMode::Ceiling => RoundingStrategy::ToPositiveInfinity,
+        }
+    }
+}
+
+/// Rounds `x` to a multiple of `unit` (e.g. 0.01, 1, 10), or `None` on overflow or a zero unit.
+pub fn round_to(x: Decimal, unit: Decimal, mode: RoundMode) -> Option<Decimal> {
+    if unit.is_zero() || unit.is_sign_negative() {
+        return None;
+    }
+    let q = x.checked_div(unit)?;
+    let r = q.round_dp_with_strategy(0, mode.strategy());
+    let out = r.checked_mul(unit)?;
+    Some(out.normalize())
+}
+
+/// An amount of money (CNY), exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(pub Decimal);
+
+/// A rate: `80%` is `Rate(0.80)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Rate(pub Decimal);
+
+impl Money {
+    /// `self × rate`, exact, or `None` on overflow.
+    pub fn times_rate(self, r: Rate) -> Option<Money> {
+        self.0.checked_mul(r.0).map(Money)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", format_money(self.0))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pct = self.0 * Decimal::ONE_HUNDRED;
+        write!(f, "{}%", pct.normalize())
+    }
+}
+
+/// Formats money with at least two decimals: `200` → `200.00`.
+pub fn format_money(d: Decimal) -> String {
+    let mut d = d.normalize();
+    if d.scale() < 2 {
+        d.rescale(2);
+    }
+    d.to_string()
+}
+
+/// A runtime value. The checker guarantees every operation sees the types it expects.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    /// Money.
+    Money(Money),
+    /// A rate.
+    Rate(Rate),
+    /// A plain decimal.
+    Decimal(Decimal),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+    /// A date.
+    Date(Date),
+    /// Text.
+    Text(Arc<str>),
+    /// An enum value: the variant's index in its enum.
+    Enum(u32),
+    /// A record: fields in declaration order.
+    Record(Arc<[Value]>),
+    /// A list.
+    List(Arc<[Value]>),
+    /// An absent optional value.
+    None,
+    /// A catalog row: the catalog's index and the row's index.
+    Row(u32, u32),
+}
+
+impl Value {
+    /// True unless [`Value::None`].
+    pub fn is_some(&self) -> bool {
+        !matches!(self, Value::None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert!(Date::parse("2024-02-29").is_ok());
+        assert!(Date::parse("2023-02-29").is_err());
+        assert!(Date::parse("2024-02-30").is_err());
+        assert_eq!(
+            Date::parse("2024-01-01").map(Date::pred),
+            Date::parse("2023-12-31")
+        );
+        assert_eq!(
+            Date::parse("2024-02-28").map(Date::succ),
+            Date::parse("2024-02-29")
+        );
+    }
+
+    #[test]
+    fn rounding() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap_or_default();
+        assert_eq!(
+            round_to(d("2.345"), d("0.01"), RoundMode::HalfUp),
+            Some(d("2.35"))
+        );
+        assert_eq!(
+            round_to(d("-2.345"), d("0.01"), RoundMode::HalfUp),
+            Some(d("-2.35"))
+        );
+        assert_eq!(
+            round_to(d("2604.7"), d("1"), RoundMode::HalfUp),
+            Some(d("2605"))
+        );
+        assert_eq!(
+            round_to(d("2.345"), d("0.01"), RoundMode::HalfEven),
+            Some(d("2.34"))
+        );
+        assert_eq!(round_to(d("1"), d("0"), RoundMode::HalfEven), None);
+    }
+}
