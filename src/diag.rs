@@ -289,6 +289,8 @@ struct MietteView {
     src: Option<NamedSource<String>>,
     labels: Vec<LabeledSpan>,
     related: Vec<MietteView>,
+    /// True for a secondary place in another file.
+    is_related: bool,
 }
 
 impl fmt::Display for MietteView {
@@ -301,13 +303,14 @@ impl std::error::Error for MietteView {}
 
 impl miette::Diagnostic for MietteView {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        if self.related.is_empty() && self.labels.is_empty() && self.message.starts_with("see ") {
+        if self.is_related {
             return None;
         }
         Some(Box::new(self.code.as_str()))
     }
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.severity {
+            _ if self.is_related => miette::Severity::Advice,
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         })
@@ -347,6 +350,7 @@ fn miette_view(d: &Diagnostic, map: &SourceMap) -> MietteView {
         src: None,
         labels: Vec::new(),
         related: Vec::new(),
+        is_related: false,
     };
     let Some(span) = d.span else { return view };
     let Some(file) = map.get(span.file) else {
@@ -372,7 +376,7 @@ fn miette_view(d: &Diagnostic, map: &SourceMap) -> MietteView {
             view.related.push(MietteView {
                 code: d.code,
                 severity: d.severity,
-                message: format!("see {}", other.name),
+                message: format!("related: {}", other.name),
                 help: None,
                 src: Some(NamedSource::new(other.name.clone(), other.text.to_string())),
                 labels: vec![LabeledSpan::new_with_span(
@@ -380,6 +384,7 @@ fn miette_view(d: &Diagnostic, map: &SourceMap) -> MietteView {
                     (rel.span.start as usize, rel.span.len()),
                 )],
                 related: Vec::new(),
+                is_related: true,
             });
         }
     }

@@ -260,7 +260,6 @@ impl Loader {
             if chain.contains(&parent) {
                 let names: Vec<String> = chain
                     .iter()
-                    .rev()
                     .filter_map(|&i| self.layers.get(i).map(|l| l.name.clone()))
                     .collect();
                 self.diags.push(
