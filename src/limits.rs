@@ -8,6 +8,8 @@ pub struct Limits {
     /// Deepest nesting of brackets and nested `if`/`let`/`match`/`not` in one declaration
     /// (every four keywords count as one level).
     pub max_nesting: usize,
+    /// Deepest expression tree after parsing (a chain `a + b + c …` is as deep as it is long).
+    pub max_expr_depth: usize,
     /// Most rows in one catalog.
     pub max_catalog_rows: usize,
 }
@@ -17,6 +19,7 @@ impl Default for Limits {
         Limits {
             max_source_bytes: 64 * 1024 * 1024,
             max_nesting: 256,
+            max_expr_depth: 1024,
             max_catalog_rows: 2_000_000,
         }
     }

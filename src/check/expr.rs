@@ -178,6 +178,7 @@ impl Checker<'_> {
                 )
             }
             ExprKind::Adjust(a) => self.adjust(a, span),
+            ExprKind::Error => self.error_node(span),
         }
     }
 

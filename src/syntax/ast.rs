@@ -490,4 +490,43 @@ pub enum ExprKind {
     List(Vec<Expr>),
     /// index adjustment
     Adjust(Box<Adjust>),
+    /// An expression refused before checking (too deep); checks as an error, silently.
+    Error,
+}
+
+impl Expr {
+    /// The direct sub-expressions.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Lit(_) | ExprKind::Name(_) | ExprKind::AsOf | ExprKind::Error => Vec::new(),
+            ExprKind::Field(b, _) => vec![b],
+            ExprKind::Index(b, args) => std::iter::once(&**b).chain(args.iter()).collect(),
+            ExprKind::Unary(_, e) => vec![e],
+            ExprKind::Binary(_, l, r) => vec![l, r],
+            ExprKind::Call(_, args) => args
+                .iter()
+                .map(|a| match a {
+                    Arg::Expr(e) | Arg::Lambda(_, e) => e,
+                })
+                .collect(),
+            ExprKind::If(bs, e) => bs.iter().flat_map(|(c, t)| [c, t]).chain(std::iter::once(&**e)).collect(),
+            ExprKind::Match(s, arms) => std::iter::once(&**s).chain(arms.iter().map(|a| &a.body)).collect(),
+            ExprKind::Let(bs, body) => bs.iter().map(|(_, e)| e).chain(std::iter::once(&**body)).collect(),
+            ExprKind::List(items) => items.iter().collect(),
+            ExprKind::Adjust(a) => vec![&a.amount, &a.base, &a.to],
+        }
+    }
+
+    /// The depth of the tree, computed without recursion.
+    pub fn depth(&self) -> usize {
+        let mut max = 0;
+        let mut stack = vec![(self, 1usize)];
+        while let Some((e, d)) = stack.pop() {
+            max = max.max(d);
+            for c in e.children() {
+                stack.push((c, d + 1));
+            }
+        }
+        max
+    }
 }

@@ -16,5 +16,39 @@ pub fn parse_source(file: FileId, text: &str, limits: &Limits) -> (ast::File, Ve
     if let Some(d) = scan::prescan(file, text, limits) {
         return (ast::File::default(), vec![d]);
     }
-    parser::parse_file(file, text)
+    let (mut ast, mut diags) = parser::parse_file(file, text);
+    limit_depth(&mut ast, limits, &mut diags);
+    (ast, diags)
+}
+
+/// Replaces every expression deeper than `Limits::max_expr_depth` (long operator chains
+/// make deep trees without any bracket) by [`ast::ExprKind::Error`], with a diagnostic,
+/// so that checking and evaluation recurse only to a bounded depth.
+fn limit_depth(file: &mut ast::File, limits: &Limits, diags: &mut Vec<Diagnostic>) {
+    let max = limits.max_expr_depth;
+    let mut visit = |e: &mut ast::Expr| {
+        let d = e.depth();
+        if d > max {
+            diags.push(
+                Diagnostic::new(crate::diag::Code::TooDeep, e.span, format!(
+                    "this expression is {d} levels deep, over the limit of {max}"
+                ))
+                .label("too deep")
+                .help("split it into named `def`s, e.g. one per group of terms"),
+            );
+            e.kind = ast::ExprKind::Error;
+        }
+    };
+    for d in &mut file.decls {
+        match &mut d.kind {
+            ast::DeclKind::AsOf { expr } => visit(expr),
+            ast::DeclKind::Def { versions, .. } => versions.iter_mut().for_each(|v| visit(&mut v.value)),
+            ast::DeclKind::Accumulator { add, .. } => visit(add),
+            ast::DeclKind::Exception { cond, value, .. } => {
+                visit(cond);
+                visit(value);
+            }
+            _ => {}
+        }
+    }
 }

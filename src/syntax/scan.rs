@@ -67,6 +67,9 @@ pub fn prescan(file: FileId, text: &str, limits: &Limits) -> Option<Diagnostic> 
     }
     let mut stack: Vec<usize> = Vec::new();
     let mut keyword_depth = 0usize;
+    // Operators in the current declaration: a flat chain `a + b + …` parses without
+    // recursion but builds a tree as deep as it is long.
+    let mut operators = 0usize;
     let mut i = 0usize;
     while i < bytes.len() {
         let b = bytes.get(i).copied().unwrap_or(0);
@@ -147,6 +150,12 @@ pub fn prescan(file: FileId, text: &str, limits: &Limits) -> Option<Diagnostic> 
                 let word = text.get(start..i).unwrap_or("");
                 if stack.is_empty() && DECL_KEYWORDS.contains(&word) {
                     keyword_depth = 0;
+                    operators = 0;
+                } else if matches!(word, "and" | "or") {
+                    operators += 1;
+                    if operators > limits.max_expr_depth {
+                        return Some(too_long(file, start, limits));
+                    }
                 } else if NESTING_KEYWORDS.contains(&word) {
                     keyword_depth += 1;
                     if stack.len() + keyword_depth / 4 > limits.max_nesting {
@@ -155,11 +164,30 @@ pub fn prescan(file: FileId, text: &str, limits: &Limits) -> Option<Diagnostic> 
                 }
                 continue;
             }
+            b'+' | b'*' | b'/' | b'?' | b'-' | b'.' => {
+                let prev = if i > 0 { bytes.get(i - 1).copied().unwrap_or(b' ') } else { b' ' };
+                let between_digits = prev.is_ascii_digit() && matches!(b, b'-' | b'.');
+                if !between_digits {
+                    operators += 1;
+                    if operators > limits.max_expr_depth {
+                        return Some(too_long(file, i, limits));
+                    }
+                }
+            }
             _ => {}
         }
         i += 1;
     }
     None
+}
+
+fn too_long(file: FileId, at: usize, limits: &Limits) -> Diagnostic {
+    Diagnostic::new(Code::TooDeep, Span::new(file, at, at + 1), format!(
+        "one declaration uses more than {} operators",
+        limits.max_expr_depth
+    ))
+    .label("the limit is passed here")
+    .help("split the expression into named `def`s; a long chain `a + b + …` nests as deep as it is long")
 }
 
 fn is_list_type(bytes: &[u8], i: usize) -> bool {
