@@ -75,13 +75,20 @@ fn compare(path: &Path, actual: &str, failures: &mut Vec<String>) {
             "{} differs\n--- expected\n{expected}\n--- actual\n{actual}",
             path.display()
         )),
-        Err(_) => failures.push(format!("{} is missing; run with UPDATE_GOLDEN=1", path.display())),
+        Err(_) => failures.push(format!(
+            "{} is missing; run with UPDATE_GOLDEN=1",
+            path.display()
+        )),
     }
 }
 
 /// Check-time codes (runtime codes have their own goldens in tests/eval).
 fn check_codes() -> Vec<Code> {
-    Code::ALL.iter().copied().filter(|c| !c.as_str().contains("::E07")).collect()
+    Code::ALL
+        .iter()
+        .copied()
+        .filter(|c| !c.as_str().contains("::E07"))
+        .collect()
 }
 
 #[test]
@@ -94,10 +101,14 @@ fn every_diagnostic_has_a_golden_case() {
             failures.push(format!("no case for {short} in {CASES}"));
             continue;
         };
-        let report = check_paths(std::slice::from_ref(&target), limits_for(short)).expect("case readable");
+        let report =
+            check_paths(std::slice::from_ref(&target), limits_for(short)).expect("case readable");
         let diags = report.diags.sorted();
         if !diags.iter().any(|d| d.code == code) {
-            failures.push(format!("case {short} does not report {short}; it reports {:?}", diags.iter().map(|d| d.code.as_str()).collect::<Vec<_>>()));
+            failures.push(format!(
+                "case {short} does not report {short}; it reports {:?}",
+                diags.iter().map(|d| d.code.as_str()).collect::<Vec<_>>()
+            ));
         }
         for d in &diags {
             if let Some(s) = d.span {
@@ -107,8 +118,16 @@ fn every_diagnostic_has_a_golden_case() {
         }
         let human = render_human(&diags, &report.map, false);
         let json = render_json(&diags, &report.map);
-        compare(&Path::new(GOLDEN).join(format!("{short}.human")), &human, &mut failures);
-        compare(&Path::new(GOLDEN).join(format!("{short}.json")), &format!("{json}\n"), &mut failures);
+        compare(
+            &Path::new(GOLDEN).join(format!("{short}.human")),
+            &human,
+            &mut failures,
+        );
+        compare(
+            &Path::new(GOLDEN).join(format!("{short}.json")),
+            &format!("{json}\n"),
+            &mut failures,
+        );
         write_doc_entry(&mut doc, code, &files, &human);
     }
     compare(Path::new("docs/diagnostics.md"), &doc, &mut failures);
@@ -135,15 +154,29 @@ fn write_doc_entry(doc: &mut String, code: Code, files: &[PathBuf], human: &str)
         let name = f.strip_prefix(CASES).unwrap_or(f).display().to_string();
         let text = match std::fs::read(f) {
             Ok(b) => match String::from_utf8(b) {
-                Ok(s) if s.len() > 2000 => format!("{}…\n", s.chars().take(200).collect::<String>()),
+                Ok(s) if s.len() > 2000 => {
+                    format!("{}…\n", s.chars().take(200).collect::<String>())
+                }
                 Ok(s) => s,
                 Err(_) => "(bytes that are not UTF-8)\n".into(),
             },
             Err(_) => String::new(),
         };
-        let lang = if name.ends_with(".csv") { "csv" } else { "text" };
-        let shown = if text.is_empty() { "(empty file)\n".to_string() } else { text };
+        let lang = if name.ends_with(".csv") {
+            "csv"
+        } else {
+            "text"
+        };
+        let shown = if text.is_empty() {
+            "(empty file)\n".to_string()
+        } else {
+            text
+        };
         let _ = writeln!(doc, "`{name}`:\n\n```{lang}\n{}```\n", shown);
     }
-    let _ = writeln!(doc, "rulec reports:\n\n```text\n{}```\n", human.trim_end().to_string() + "\n");
+    let _ = writeln!(
+        doc,
+        "rulec reports:\n\n```text\n{}```\n",
+        human.trim_end().to_string() + "\n"
+    );
 }

@@ -8,16 +8,29 @@ use std::process::Command;
 
 fn assert_spanned(report: &CheckReport, what: &str) {
     let diags = report.diags.sorted();
-    assert!(report.diags.has_errors(), "{what}: expected an error, got {diags:?}");
+    assert!(
+        report.diags.has_errors(),
+        "{what}: expected an error, got {diags:?}"
+    );
     for d in &diags {
-        let span = d.span.unwrap_or_else(|| panic!("{what}: diagnostic without a span: {d:?}"));
+        let span = d
+            .span
+            .unwrap_or_else(|| panic!("{what}: diagnostic without a span: {d:?}"));
         let len = report.map.get(span.file).map(|f| f.text.len()).unwrap_or(0);
-        assert!(span.start <= span.end && span.end as usize <= len, "{what}: span {span:?} outside a file of {len} bytes");
+        assert!(
+            span.start <= span.end && span.end as usize <= len,
+            "{what}: span {span:?} outside a file of {len} bytes"
+        );
     }
 }
 
 fn check_text(name: &str, text: &str) -> CheckReport {
-    check_sources(name, &[(format!("{name}.rulec"), text.to_string())], Limits::default()).expect("checker ran")
+    check_sources(
+        name,
+        &[(format!("{name}.rulec"), text.to_string())],
+        Limits::default(),
+    )
+    .expect("checker ran")
 }
 
 #[test]
@@ -35,28 +48,54 @@ fn static_corpus_fails_cleanly() {
 #[test]
 fn binary_exits_1_without_panicking() {
     let exe = env!("CARGO_BIN_EXE_rulec");
-    for name in ["empty.rulec", "binary.rulec", "invalid_utf8.rulec", "bad_date.rulec", "huge_number.rulec"] {
-        let out = Command::new(exe).args(["check", &format!("tests/hostile/{name}")]).output().expect("runs");
+    for name in [
+        "empty.rulec",
+        "binary.rulec",
+        "invalid_utf8.rulec",
+        "bad_date.rulec",
+        "huge_number.rulec",
+    ] {
+        let out = Command::new(exe)
+            .args(["check", &format!("tests/hostile/{name}")])
+            .output()
+            .expect("runs");
         assert_eq!(out.status.code(), Some(1), "{name}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("rulec::E"), "{name}: {stderr}");
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
-    let out = Command::new(exe).args(["check", "tests/hostile/no-such-file.rulec"]).output().expect("runs");
+    let out = Command::new(exe)
+        .args(["check", "tests/hostile/no-such-file.rulec"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
-    let out = Command::new(exe).args(["check", "--format", "yaml"]).output().expect("runs");
+    let out = Command::new(exe)
+        .args(["check", "--format", "yaml"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn hundred_thousand_nested_brackets() {
     for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
-        let text = format!("output o: int = {}1{}", open.repeat(100_000), close.repeat(100_000));
+        let text = format!(
+            "output o: int = {}1{}",
+            open.repeat(100_000),
+            close.repeat(100_000)
+        );
         assert_spanned(&check_text("nested", &text), "nested brackets");
     }
-    let text = format!("record R {{ a: {}int{} }}", "list<".repeat(100_000), ">".repeat(100_000));
+    let text = format!(
+        "record R {{ a: {}int{} }}",
+        "list<".repeat(100_000),
+        ">".repeat(100_000)
+    );
     assert_spanned(&check_text("nested_types", &text), "nested list types");
-    let text = format!("output o: int = {}1", "if true then 1 else ".repeat(100_000));
+    let text = format!(
+        "output o: int = {}1",
+        "if true then 1 else ".repeat(100_000)
+    );
     assert_spanned(&check_text("if_chain", &text), "else-if chain");
     let text = format!("output o: int = {}1", "if if ".repeat(50_000));
     assert_spanned(&check_text("nested_if", &text), "nested if");
@@ -77,7 +116,10 @@ fn ten_megabyte_lines() {
     assert_spanned(&check_text("field_chain", &text), "10 MB field chain");
     let text = format!("param p: money = {} cite assumed", "9".repeat(ten_mb));
     assert_spanned(&check_text("long_number", &text), "10 MB number");
-    let text = format!("source s \"{}\"\nparam p: money = 1 cite t", "中".repeat(ten_mb / 3));
+    let text = format!(
+        "source s \"{}\"\nparam p: money = 1 cite t",
+        "中".repeat(ten_mb / 3)
+    );
     assert_spanned(&check_text("long_string", &text), "10 MB string");
 }
 
@@ -112,13 +154,17 @@ fn garbage_and_random_bytes() {
     // A deterministic stream of bytes from a small LCG: no seed file, no dependency.
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = || {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (x >> 33) as u8
     };
     let alphabet = b"param def output fund (){}[]<>=+-*/%.,:;\"?|_ 0123456789 abc\n if then else match let in and or not from until 2024-01-01 80% cite";
     for _ in 0..300 {
         let len = usize::from(next()) * 2;
-        let bytes: Vec<u8> = (0..len).map(|_| alphabet[usize::from(next()) % alphabet.len()]).collect();
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| alphabet[usize::from(next()) % alphabet.len()])
+            .collect();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let report = check_text("random", &text);
         for d in report.diags.sorted() {

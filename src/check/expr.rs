@@ -250,14 +250,17 @@ impl Checker<'_> {
         if self.locals.iter().any(|(n, _, _)| n == name) {
             return None;
         }
-        self.globals.get(name).map(|(g, _)| *g)
+        self.globals
+            .get(name)
+            .or_else(|| self.types.get(name))
+            .map(|(g, _)| *g)
     }
 
     fn name(&mut self, n: &str, span: Span, expect: Option<&Type>) -> (Node, Type) {
         if let Some((_, slot, t)) = self.locals.iter().rev().find(|(x, _, _)| x == n) {
             return (node(NodeKind::Local(*slot), span), t.clone());
         }
-        if let Some((g, _)) = self.globals.get(n).copied() {
+        if let Some((g, _)) = self.globals.get(n).or_else(|| self.types.get(n)).copied() {
             self.mark_used(g);
             let wrong = |c: &mut Self, how: &str| {
                 let msg = format!("`{n}` is a {}, not a value", g.kind_name());
@@ -381,6 +384,7 @@ impl Checker<'_> {
         let mut cands: Vec<&str> = self.locals.iter().map(|(x, _, _)| x.as_str()).collect();
         cands.extend(self.globals.keys().map(String::as_str));
         cands.extend(self.variants.keys().map(String::as_str));
+        cands.extend(self.types.keys().map(String::as_str));
         let sugg = did_you_mean(n, cands).map(str::to_string);
         self.err(
             Diagnostic::new(Code::UnknownName, span, format!("unknown name `{n}`"))

@@ -117,6 +117,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) diags: Vec<Diagnostic>,
     pub(crate) rs: Ruleset,
     pub(crate) globals: HashMap<String, (Global, Span)>,
+    /// Types (enums and records) live in their own namespace: `input claim: claim` is fine.
+    pub(crate) types: HashMap<String, (Global, Span)>,
     pub(crate) variants: HashMap<String, Vec<(u32, u32)>>,
     pub(crate) locals: Vec<(String, u32, Type)>,
     /// References made by the body being checked: (global, span of the reference).
@@ -143,6 +145,7 @@ pub fn check_chain(loader: &mut Loader, chain: &[usize]) -> Checked {
         diags: Vec::new(),
         rs: Ruleset::default(),
         globals: HashMap::new(),
+        types: HashMap::new(),
         variants: HashMap::new(),
         locals: Vec::new(),
         refs: Vec::new(),
@@ -203,6 +206,8 @@ impl Checker<'_> {
                 }
                 let key = if matches!(decl.kind, DeclKind::AsOf { .. }) {
                     None
+                } else if matches!(decl.kind, DeclKind::Enum { .. } | DeclKind::Record { .. }) {
+                    Some(format!("type {}", decl.name.name))
                 } else {
                     Some(decl.name.name.clone())
                 };
@@ -303,7 +308,11 @@ impl Checker<'_> {
     }
 
     fn declare(&mut self, name: &ast::Ident, g: Global) {
-        self.globals.insert(name.name.clone(), (g, name.span));
+        if matches!(g, Global::Enum(_) | Global::Record(_)) {
+            self.types.insert(name.name.clone(), (g, name.span));
+        } else {
+            self.globals.insert(name.name.clone(), (g, name.span));
+        }
         self.decl_spans.insert(g, name.span);
     }
 
@@ -376,7 +385,7 @@ impl Checker<'_> {
         // 2. Record fields.
         for d in decls {
             if let DeclKind::Record { fields } = &d.decl.kind {
-                let Some((Global::Record(id), _)) = self.globals.get(&d.decl.name.name).copied()
+                let Some((Global::Record(id), _)) = self.types.get(&d.decl.name.name).copied()
                 else {
                     continue;
                 };
@@ -824,7 +833,7 @@ impl Checker<'_> {
                 "bool" => Type::Bool,
                 "date" => Type::Date,
                 "text" => Type::Text,
-                name => match self.globals.get(name).copied() {
+                name => match self.types.get(name).copied() {
                     Some((Global::Enum(e), _)) => {
                         self.mark_used(Global::Enum(e));
                         Type::Enum(e)
@@ -836,14 +845,7 @@ impl Checker<'_> {
                     _ => {
                         let mut cands: Vec<&str> =
                             vec!["money", "rate", "decimal", "int", "bool", "date", "text"];
-                        cands.extend(
-                            self.globals
-                                .iter()
-                                .filter(|(_, (g, _))| {
-                                    matches!(g, Global::Enum(_) | Global::Record(_))
-                                })
-                                .map(|(n, _)| n.as_str()),
-                        );
+                        cands.extend(self.types.keys().map(String::as_str));
                         let sugg = did_you_mean(name, cands).map(str::to_string);
                         self.err(
                             Diagnostic::new(Code::UnknownType, id.span, format!("unknown type `{name}`"))

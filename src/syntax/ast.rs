@@ -509,9 +509,19 @@ impl Expr {
                     Arg::Expr(e) | Arg::Lambda(_, e) => e,
                 })
                 .collect(),
-            ExprKind::If(bs, e) => bs.iter().flat_map(|(c, t)| [c, t]).chain(std::iter::once(&**e)).collect(),
-            ExprKind::Match(s, arms) => std::iter::once(&**s).chain(arms.iter().map(|a| &a.body)).collect(),
-            ExprKind::Let(bs, body) => bs.iter().map(|(_, e)| e).chain(std::iter::once(&**body)).collect(),
+            ExprKind::If(bs, e) => bs
+                .iter()
+                .flat_map(|(c, t)| [c, t])
+                .chain(std::iter::once(&**e))
+                .collect(),
+            ExprKind::Match(s, arms) => std::iter::once(&**s)
+                .chain(arms.iter().map(|a| &a.body))
+                .collect(),
+            ExprKind::Let(bs, body) => bs
+                .iter()
+                .map(|(_, e)| e)
+                .chain(std::iter::once(&**body))
+                .collect(),
             ExprKind::List(items) => items.iter().collect(),
             ExprKind::Adjust(a) => vec![&a.amount, &a.base, &a.to],
         }

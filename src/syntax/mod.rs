@@ -30,9 +30,11 @@ fn limit_depth(file: &mut ast::File, limits: &Limits, diags: &mut Vec<Diagnostic
         let d = e.depth();
         if d > max {
             diags.push(
-                Diagnostic::new(crate::diag::Code::TooDeep, e.span, format!(
-                    "this expression is {d} levels deep, over the limit of {max}"
-                ))
+                Diagnostic::new(
+                    crate::diag::Code::TooDeep,
+                    e.span,
+                    format!("this expression is {d} levels deep, over the limit of {max}"),
+                )
                 .label("too deep")
                 .help("split it into named `def`s, e.g. one per group of terms"),
             );
@@ -42,7 +44,9 @@ fn limit_depth(file: &mut ast::File, limits: &Limits, diags: &mut Vec<Diagnostic
     for d in &mut file.decls {
         match &mut d.kind {
             ast::DeclKind::AsOf { expr } => visit(expr),
-            ast::DeclKind::Def { versions, .. } => versions.iter_mut().for_each(|v| visit(&mut v.value)),
+            ast::DeclKind::Def { versions, .. } => {
+                versions.iter_mut().for_each(|v| visit(&mut v.value))
+            }
             ast::DeclKind::Accumulator { add, .. } => visit(add),
             ast::DeclKind::Exception { cond, value, .. } => {
                 visit(cond);

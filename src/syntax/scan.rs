@@ -165,7 +165,11 @@ pub fn prescan(file: FileId, text: &str, limits: &Limits) -> Option<Diagnostic> 
                 continue;
             }
             b'+' | b'*' | b'/' | b'?' | b'-' | b'.' => {
-                let prev = if i > 0 { bytes.get(i - 1).copied().unwrap_or(b' ') } else { b' ' };
+                let prev = if i > 0 {
+                    bytes.get(i - 1).copied().unwrap_or(b' ')
+                } else {
+                    b' '
+                };
                 let between_digits = prev.is_ascii_digit() && matches!(b, b'-' | b'.');
                 if !between_digits {
                     operators += 1;
