@@ -56,6 +56,13 @@ impl Checker<'_> {
         match (&l.lit, ty) {
             (_, Type::Error) => Value::None,
             (Lit::None, Type::Optional(_)) => Value::None,
+            (Lit::None, Type::Enum(e)) => {
+                let id = ast::Ident {
+                    name: "none".into(),
+                    span: l.span,
+                };
+                self.variant_value(*e, &id)
+            }
             (_, Type::Optional(inner)) => self.lit_value(l, inner),
             (Lit::Number(d), Type::Money) => Value::Money(Money(*d)),
             (Lit::Number(d), Type::Decimal) => Value::Decimal(*d),

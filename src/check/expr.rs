@@ -57,10 +57,7 @@ fn lit_hint(op: BinOp, other: &Type) -> Option<Type> {
             Type::Money | Type::Rate | Type::Decimal => Some(Type::Decimal),
             _ => None,
         },
-        _ => match other {
-            Type::Money | Type::Decimal | Type::Int | Type::Rate => Some(other.clone()),
-            _ => None,
-        },
+        _ => Some(other.clone()),
     }
 }
 
@@ -225,6 +222,18 @@ impl Checker<'_> {
             Lit::Date(d) => (Value::Date(*d), Type::Date),
             Lit::Text(s) => (Value::Text(Arc::from(s.as_str())), Type::Text),
             Lit::Bool(b) => (Value::Bool(*b), Type::Bool),
+            Lit::None if matches!(want, Some(Type::Enum(_))) => {
+                let Some(Type::Enum(e)) = want else {
+                    return self.error_node(span);
+                };
+                let e = *e;
+                let id = crate::syntax::ast::Ident {
+                    name: "none".into(),
+                    span,
+                };
+                let v = self.variant_value(e, &id);
+                (v, Type::Enum(e))
+            }
             Lit::None => {
                 let t = match expect {
                     Some(Type::Optional(t)) => Type::Optional(t.clone()),
@@ -259,6 +268,18 @@ impl Checker<'_> {
     fn name(&mut self, n: &str, span: Span, expect: Option<&Type>) -> (Node, Type) {
         if let Some((_, slot, t)) = self.locals.iter().rev().find(|(x, _, _)| x == n) {
             return (node(NodeKind::Local(*slot), span), t.clone());
+        }
+        // Where an enum is expected, its own value wins over a definition of the same name.
+        if let Some(Type::Enum(e)) = expect.map(Type::unwrap_optional) {
+            let hit = self
+                .variants
+                .get(n)
+                .and_then(|c| c.iter().find(|(en, _)| en == e))
+                .copied();
+            if let Some((e, i)) = hit {
+                self.mark_used(Global::Enum(e));
+                return (node(NodeKind::Const(Value::Enum(i)), span), Type::Enum(e));
+            }
         }
         if let Some((g, _)) = self.globals.get(n).or_else(|| self.types.get(n)).copied() {
             self.mark_used(g);
