@@ -56,9 +56,17 @@ pub fn generate(dir: &Path, rows: usize, defs: usize) -> PathBuf {
 
 #[allow(dead_code)]
 fn bench(c: &mut Criterion) {
-    let dir = generate(&std::env::temp_dir().join("rulec-bench-check"), 200_000, 2_000);
+    let dir = generate(
+        &std::env::temp_dir().join("rulec-bench-check"),
+        200_000,
+        2_000,
+    );
     let report = check_paths(std::slice::from_ref(&dir), Limits::default()).expect("check runs");
-    assert!(!report.diags.has_errors(), "generated ruleset must check: {:?}", report.diags.sorted().first());
+    assert!(
+        !report.diags.has_errors(),
+        "generated ruleset must check: {:?}",
+        report.diags.sorted().first()
+    );
     let mut g = c.benchmark_group("check");
     g.sample_size(10).measurement_time(Duration::from_secs(30));
     g.bench_function("200k_rows_2000_defs", |b| {

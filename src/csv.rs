@@ -3,28 +3,29 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Span};
+use std::borrow::Cow;
 
 /// One cell: its text (quotes removed) and where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cell {
-    /// The value.
-    pub text: String,
+pub struct Cell<'a> {
+    /// The value: borrowed from the file unless quotes had to be removed.
+    pub text: Cow<'a, str>,
     /// The place in the file.
     pub span: Span,
 }
 
 /// One record.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
+pub struct Record<'a> {
     /// Cells in order.
-    pub cells: Vec<Cell>,
+    pub cells: Vec<Cell<'a>>,
     /// The whole line(s).
     pub span: Span,
 }
 
 /// Splits `text` into records. A malformed record (an unclosed quote, text after a
 /// closing quote) is reported and skipped; reading goes on with the next line.
-pub fn read(file: FileId, text: &str) -> (Vec<Record>, Vec<Diagnostic>) {
+pub fn read(file: FileId, text: &str) -> (Vec<Record<'_>>, Vec<Diagnostic>) {
     let bytes = text.as_bytes();
     let mut records = Vec::new();
     let mut diags = Vec::new();
@@ -35,16 +36,17 @@ pub fn read(file: FileId, text: &str) -> (Vec<Record>, Vec<Diagnostic>) {
         let mut bad = false;
         loop {
             let cell_start = i;
-            let mut value = String::new();
+            let value: Cow<'_, str>;
             if bytes.get(i) == Some(&b'"') {
+                let mut owned = String::new();
                 i += 1;
                 let mut closed = false;
                 let mut seg = i;
                 while i < bytes.len() {
                     if bytes.get(i) == Some(&b'"') {
-                        value.push_str(text.get(seg..i).unwrap_or(""));
+                        owned.push_str(text.get(seg..i).unwrap_or(""));
                         if bytes.get(i + 1) == Some(&b'"') {
-                            value.push('"');
+                            owned.push('"');
                             i += 2;
                             seg = i;
                             continue;
@@ -82,6 +84,7 @@ pub fn read(file: FileId, text: &str) -> (Vec<Record>, Vec<Diagnostic>) {
                     i = end;
                     break;
                 }
+                value = Cow::Owned(owned);
             } else {
                 while i < bytes.len() && !matches!(bytes.get(i), Some(b',') | Some(b'\n')) {
                     i += 1;
@@ -90,7 +93,7 @@ pub fn read(file: FileId, text: &str) -> (Vec<Record>, Vec<Diagnostic>) {
                 if end > cell_start && bytes.get(end - 1) == Some(&b'\r') {
                     end -= 1;
                 }
-                value.push_str(text.get(cell_start..end).unwrap_or(""));
+                value = Cow::Borrowed(text.get(cell_start..end).unwrap_or(""));
             }
             let end = if bytes.get(i.saturating_sub(1)) == Some(&b'\r') && i > cell_start {
                 i - 1

@@ -346,7 +346,7 @@ impl Checker<'_> {
         dir: Option<&Path>,
         rel: &str,
         span: Span,
-    ) -> Option<(crate::source::FileId, Vec<csv::Record>)> {
+    ) -> Option<(crate::source::FileId, Arc<str>)> {
         let path = match dir {
             Some(d) => d.join(rel),
             None => Path::new(rel).to_path_buf(),
@@ -359,9 +359,7 @@ impl Checker<'_> {
                     return None;
                 }
                 let text = self.loader.map.get(id).map(|f| f.text.clone())?;
-                let (records, diags) = csv::read(id, &text);
-                self.diags.extend(diags);
-                Some((id, records))
+                Some((id, text))
             }
             Err(e) => {
                 self.err(
@@ -553,7 +551,9 @@ impl Checker<'_> {
                 }
             }
             RowSource::File(rel, span) => {
-                if let Some((_, records)) = self.load_csv(dir, rel, *span) {
+                if let Some((id, text)) = self.load_csv(dir, rel, *span) {
+                    let (records, diags) = csv::read(id, &text);
+                    self.diags.extend(diags);
                     self.catalog_rows_from_csv(decl, &cols, records, *span, &mut out_rows);
                 }
             }
@@ -614,7 +614,7 @@ impl Checker<'_> {
         &mut self,
         decl: &Decl,
         cols: &[Column],
-        records: Vec<csv::Record>,
+        records: Vec<csv::Record<'_>>,
         src_span: Span,
         out: &mut Vec<CatalogRow>,
     ) {
@@ -786,7 +786,9 @@ impl Checker<'_> {
                 }
             }
             SeriesSource::File(rel, span) => {
-                if let Some((_, records)) = self.load_csv(dir, rel, *span) {
+                if let Some((id, text)) = self.load_csv(dir, rel, *span) {
+                    let (records, diags) = csv::read(id, &text);
+                    self.diags.extend(diags);
                     let mut it = records.into_iter();
                     let header = it.next();
                     let ok_header = header.as_ref().is_some_and(|h| {
