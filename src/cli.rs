@@ -7,6 +7,18 @@ use rulec::project::check_paths;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+/// Arguments of `rulec eval`.
+pub struct EvalArgs {
+    pub ruleset: Option<PathBuf>,
+    pub claim: Option<String>,
+    pub rulesets: Option<PathBuf>,
+    pub batch: Option<String>,
+    pub jobs: Option<usize>,
+    pub as_of: Option<String>,
+    pub explain: bool,
+    pub trace: bool,
+}
+
 #[derive(Parser)]
 #[command(
     name = "rulec",
@@ -47,6 +59,37 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
     },
+    /// Settle claims: `rulec eval RULESET CLAIM.json`, or `--rulesets DIR` to route by region.
+    Eval {
+        /// The ruleset directory (omit with `--rulesets`).
+        #[arg(required_unless_present = "rulesets")]
+        ruleset: Option<PathBuf>,
+        /// The claim JSON file, or `-` for standard input.
+        claim: Option<String>,
+        /// Pick the most specific ruleset under DIR for the claim's `insured.region`.
+        #[arg(long, value_name = "DIR")]
+        rulesets: Option<PathBuf>,
+        /// Settle one claim per line of a JSON Lines file (or `-`).
+        #[arg(long, value_name = "CLAIMS.jsonl")]
+        batch: Option<String>,
+        /// Worker threads for `--batch` (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Evaluate as of this date instead of the claim's date.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+        /// Print the derivation of every amount after the settlement.
+        #[arg(long)]
+        explain: bool,
+        /// Print the settlement and its derivation as one JSON object.
+        #[arg(long, value_enum)]
+        trace: Option<TraceFormat>,
+    },
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum TraceFormat {
+    Json,
 }
 
 /// Runs the command line and returns the exit code.
@@ -65,6 +108,33 @@ pub fn run() -> i32 {
             deny_warnings,
             color,
         } => check(paths, format, deny_warnings, color),
+        Cmd::Eval {
+            ruleset,
+            claim,
+            rulesets,
+            batch,
+            jobs,
+            as_of,
+            explain,
+            trace,
+        } => {
+            let (ruleset, claim) = match (&rulesets, ruleset, claim) {
+                // With --rulesets the one positional argument is the claim.
+                (Some(_), Some(first), None) => (None, Some(first.display().to_string())),
+                (_, r, c) => (r, c),
+            };
+            let opts = EvalArgs {
+                ruleset,
+                claim,
+                rulesets,
+                batch,
+                jobs,
+                as_of,
+                explain,
+                trace: trace.is_some(),
+            };
+            crate::eval_cmd::run(opts)
+        }
     }
 }
 

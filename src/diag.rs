@@ -113,6 +113,20 @@ codes! {
     SeriesGap = "E0601", Error, "An index series misses a year inside its range";
     SeriesBaseYear = "E0602", Error, "An index series lacks the base year the rules use";
     BandsOrder = "E0603", Error, "Marginal bands are out of order or overlap";
+    // ---- evaluation (runtime)
+    NoVersion = "E0701", Error, "No version of a value is in force at the evaluation date";
+    RuleConflict = "E0702", Error, "Two exceptions apply to one claim at once";
+    TableKeyMissing = "E0703", Error, "A table has no row for the keys of this claim";
+    CodeNotInCatalog = "E0704", Error, "A code is not in the catalog at the evaluation date";
+    SeriesYearMissing = "E0705", Error, "An index series has no value for a year the claim needs";
+    Overflow = "E0706", Error, "A computation overflows";
+    DivisionByZero = "E0707", Error, "A division by zero";
+    EmptyAggregate = "E0708", Error, "The minimum or maximum of an empty list";
+    InvalidClaim = "E0710", Error, "The claim does not fit the declared input";
+    StepLimit = "E0711", Error, "Evaluation exceeds the step limit";
+    NoEvaluationDate = "E0712", Error, "No evaluation date";
+    RulesetErrors = "E0713", Error, "The ruleset has errors and cannot evaluate";
+    NoRuleset = "E0714", Error, "No ruleset serves the claim's region";
     // ---- warnings
     Unused = "W0001", Warning, "A declaration is never used";
     RateAbove100 = "W0002", Warning, "A rate is above 100%";

@@ -9,9 +9,13 @@
 //! See `src/README.md` for a map of the files and `docs/architecture.md` for a walk
 //! through the stages.
 
+pub mod api;
 pub mod check;
+pub mod claim;
 pub mod csv;
 pub mod diag;
+pub mod eval;
+pub mod explain;
 pub mod ir;
 pub mod limits;
 pub mod load;

@@ -12,6 +12,14 @@ pub struct Limits {
     pub max_expr_depth: usize,
     /// Most rows in one catalog.
     pub max_catalog_rows: usize,
+    /// Largest claim JSON, in bytes.
+    pub max_claim_bytes: usize,
+    /// Deepest nesting of a claim's JSON.
+    pub max_json_depth: usize,
+    /// Most elements in one list of a claim (e.g. items).
+    pub max_list_len: usize,
+    /// Most expression steps one evaluation may take.
+    pub max_steps: u64,
 }
 
 impl Default for Limits {
@@ -21,6 +29,10 @@ impl Default for Limits {
             max_nesting: 256,
             max_expr_depth: 1024,
             max_catalog_rows: 2_000_000,
+            max_claim_bytes: 16 * 1024 * 1024,
+            max_json_depth: 64,
+            max_list_len: 100_000,
+            max_steps: 10_000_000,
         }
     }
 }

@@ -317,8 +317,8 @@ pub enum Value {
     Date(Date),
     /// Text.
     Text(Arc<str>),
-    /// An enum value: the variant's index in its enum.
-    Enum(u32),
+    /// An enum value: the enum's index and the variant's index in it.
+    Enum(u32, u32),
     /// A record: fields in declaration order.
     Record(Arc<[Value]>),
     /// A list.

@@ -114,7 +114,7 @@ impl Checker<'_> {
             return Value::None;
         };
         match en.variants.iter().position(|x| *x == v.name) {
-            Some(i) => Value::Enum(i as u32),
+            Some(i) => Value::Enum(e, i as u32),
             None => {
                 let sugg = did_you_mean(&v.name, en.variants.iter().map(String::as_str))
                     .map(str::to_string);
@@ -277,7 +277,7 @@ impl Checker<'_> {
                     domains.push(
                         vs.into_iter()
                             .enumerate()
-                            .map(|(i, n)| (Value::Enum(i as u32), n))
+                            .map(|(i, n)| (Value::Enum(*e, i as u32), n))
                             .collect(),
                     );
                 }
@@ -440,7 +440,7 @@ impl Checker<'_> {
             Type::Enum(e) => {
                 let en = self.rs.enums.get(*e as usize)?;
                 match en.variants.iter().position(|v| v == t) {
-                    Some(i) => Some(Value::Enum(i as u32)),
+                    Some(i) => Some(Value::Enum(*e, i as u32)),
                     None => {
                         let list = en.variants.join(", ");
                         bad(self, &format!("one of {list}"))

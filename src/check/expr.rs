@@ -278,7 +278,10 @@ impl Checker<'_> {
                 .copied();
             if let Some((e, i)) = hit {
                 self.mark_used(Global::Enum(e));
-                return (node(NodeKind::Const(Value::Enum(i)), span), Type::Enum(e));
+                return (
+                    node(NodeKind::Const(Value::Enum(e, i)), span),
+                    Type::Enum(e),
+                );
             }
         }
         if let Some((g, _)) = self.globals.get(n).or_else(|| self.types.get(n)).copied() {
@@ -377,7 +380,10 @@ impl Checker<'_> {
             return match pick {
                 Some((e, i)) => {
                     self.mark_used(Global::Enum(e));
-                    (node(NodeKind::Const(Value::Enum(i)), span), Type::Enum(e))
+                    (
+                        node(NodeKind::Const(Value::Enum(e, i)), span),
+                        Type::Enum(e),
+                    )
                 }
                 None => {
                     let names: Vec<String> = cands
@@ -1454,7 +1460,7 @@ impl Checker<'_> {
                                 continue;
                             }
                         }
-                        if let Value::Enum(i) = self.variant_value(e, v) {
+                        if let Value::Enum(_, i) = self.variant_value(e, v) {
                             if let Some(slot @ None) = arm_of.get_mut(i as usize) {
                                 *slot = Some(ai as u32);
                                 useful = true;

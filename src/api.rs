@@ -1,0 +1,411 @@
+//! The embedding API: load a ruleset once, settle claims from many threads.
+//!
+//! ```no_run
+//! use rulec::api::{Ruleset, EvalOptions};
+//! let rs = Ruleset::load_dir("rulesets/sample/city", Default::default()).expect("ruleset checks");
+//! let claim = serde_json::json!({ "settlement_date": "2024-06-10" /* … */ });
+//! match rs.evaluate(&claim, &EvalOptions::default()) {
+//!     Ok(settlement) => println!("{}", settlement.to_json()),
+//!     Err(e) => eprintln!("{}", e.render_human()),
+//! }
+//! ```
+
+use crate::claim::Reader;
+use crate::diag::{render_human, render_json, Code, Diagnostic};
+use crate::eval::{num, Eval, Settlement};
+use crate::explain::{render_tree, TraceNode};
+use crate::ir;
+use crate::limits::Limits;
+use crate::project::{check_paths, check_sources, CheckReport, RunError};
+use crate::source::SourceMap;
+use crate::types::Type;
+use crate::value::{format_money, Date, Money, Rate, Value};
+use serde_json::{json, Map, Value as Json};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A compiled, checked ruleset. Cheap to clone, `Send + Sync`: share it between threads.
+#[derive(Clone, Debug)]
+pub struct Ruleset {
+    ir: Arc<ir::Ruleset>,
+    map: Arc<SourceMap>,
+    limits: Limits,
+}
+
+/// Options of one evaluation.
+#[derive(Clone, Debug, Default)]
+pub struct EvalOptions {
+    /// Evaluate as of this date instead of the date the ruleset takes from the claim.
+    pub as_of: Option<Date>,
+}
+
+/// Why a ruleset did not load, or a claim did not settle: diagnostics with their sources.
+#[derive(Clone, Debug)]
+pub struct Error {
+    /// The diagnostics (errors first).
+    pub diagnostics: Vec<Diagnostic>,
+    map: Arc<SourceMap>,
+}
+
+impl Error {
+    /// An error from one diagnostic with no source text (e.g. routing).
+    pub fn from_diagnostic(d: Diagnostic) -> Error {
+        Error {
+            diagnostics: vec![d],
+            map: Arc::new(SourceMap::new()),
+        }
+    }
+
+    fn one(d: Diagnostic, map: &Arc<SourceMap>) -> Error {
+        Error {
+            diagnostics: vec![d],
+            map: map.clone(),
+        }
+    }
+
+    /// Rendered for people (no colour).
+    pub fn render_human(&self) -> String {
+        render_human(&self.diagnostics, &self.map, false)
+    }
+
+    /// Rendered as the JSON array of `rulec check --format json`.
+    pub fn render_json(&self) -> String {
+        render_json(&self.diagnostics, &self.map)
+    }
+
+    /// The diagnostics as JSON values.
+    pub fn to_json(&self) -> Json {
+        serde_json::to_value(crate::diag::to_json(&self.diagnostics, &self.map))
+            .unwrap_or(Json::Null)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for d in &self.diagnostics {
+            writeln!(f, "{}: {}", d.code, d.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<RunError> for Error {
+    fn from(e: RunError) -> Error {
+        Error {
+            diagnostics: vec![Diagnostic::global(Code::RulesetErrors, e.to_string())],
+            map: Arc::new(SourceMap::new()),
+        }
+    }
+}
+
+fn from_report(mut report: CheckReport, limits: Limits) -> Result<Ruleset, Error> {
+    let map = Arc::new(std::mem::take(&mut report.map));
+    if report.diags.has_errors() {
+        let diagnostics = report
+            .diags
+            .sorted()
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect();
+        return Err(Error { diagnostics, map });
+    }
+    match report.rulesets.pop() {
+        Some((_, ir)) => Ok(Ruleset {
+            ir: Arc::new(ir),
+            map,
+            limits,
+        }),
+        None => Err(Error::one(
+            Diagnostic::global(Code::NoRuleFiles, "no ruleset found"),
+            &map,
+        )),
+    }
+}
+
+impl Ruleset {
+    /// Loads and checks the ruleset in a directory (with its parents).
+    pub fn load_dir(path: impl AsRef<Path>, limits: Limits) -> Result<Ruleset, Error> {
+        let report = check_paths(&[path.as_ref().to_path_buf()], limits.clone())?;
+        if report.rulesets.len() > 1 {
+            return Err(Error::one(
+                Diagnostic::global(
+                    Code::NoRuleFiles,
+                    format!(
+                        "`{}` holds several rulesets; load one directory",
+                        path.as_ref().display()
+                    ),
+                ),
+                &Arc::new(report.map),
+            ));
+        }
+        from_report(report, limits)
+    }
+
+    /// Loads and checks a ruleset from in-memory sources `(file name, text)`.
+    pub fn load_sources(
+        name: &str,
+        sources: &[(String, String)],
+        limits: Limits,
+    ) -> Result<Ruleset, Error> {
+        let report = check_sources(name, sources, limits.clone())?;
+        from_report(report, limits)
+    }
+
+    /// The ruleset's name.
+    pub fn name(&self) -> &str {
+        &self.ir.name
+    }
+
+    /// The compiled form.
+    pub fn compiled(&self) -> &ir::Ruleset {
+        &self.ir
+    }
+
+    /// Settles a claim given as any serializable value.
+    pub fn evaluate_value<T: serde::Serialize>(
+        &self,
+        claim: &T,
+        opts: &EvalOptions,
+    ) -> Result<Settlement, Error> {
+        let j = serde_json::to_value(claim).map_err(|e| {
+            Error::one(
+                Diagnostic::global(Code::InvalidClaim, e.to_string()),
+                &self.map,
+            )
+        })?;
+        self.evaluate(&j, opts)
+    }
+
+    /// Settles a claim given as JSON text.
+    pub fn evaluate_str(&self, claim: &str, opts: &EvalOptions) -> Result<Settlement, Error> {
+        let j = self.parse_claim(claim)?;
+        self.evaluate(&j, opts)
+    }
+
+    /// Parses claim JSON text, exactly and within the limits.
+    pub fn parse_claim(&self, text: &str) -> Result<Json, Error> {
+        if text.len() > self.limits.max_claim_bytes {
+            return Err(Error::one(
+                Diagnostic::global(
+                    Code::InvalidClaim,
+                    format!(
+                        "the claim is {} bytes, over the limit of {}",
+                        text.len(),
+                        self.limits.max_claim_bytes
+                    ),
+                ),
+                &self.map,
+            ));
+        }
+        serde_json::from_str(text).map_err(|e| {
+            Error::one(
+                Diagnostic::global(
+                    Code::InvalidClaim,
+                    format!("the claim is not valid JSON: {e}"),
+                )
+                .help("the claim is one JSON object; see docs/claim-schema.md"),
+                &self.map,
+            )
+        })
+    }
+
+    /// Settles a claim.
+    pub fn evaluate(&self, claim: &Json, opts: &EvalOptions) -> Result<Settlement, Error> {
+        let (input, as_of, accs) = self.prepare(claim, opts)?;
+        let mut ev: Eval<'_, false> = Eval::new(&self.ir, input, as_of, accs, &self.limits);
+        ev.settle().map_err(|d| Error::one(*d, &self.map))
+    }
+
+    /// Settles a claim and explains every amount.
+    pub fn evaluate_traced(
+        &self,
+        claim: &Json,
+        opts: &EvalOptions,
+    ) -> Result<(Settlement, Vec<TraceNode>), Error> {
+        let (input, as_of, accs) = self.prepare(claim, opts)?;
+        let mut ev: Eval<'_, true> = Eval::new(&self.ir, input, as_of, accs, &self.limits);
+        let s = ev.settle().map_err(|d| Error::one(*d, &self.map))?;
+        Ok((s, ev.trace.resolved(&self.map)))
+    }
+
+    /// Settles a claim and deserializes the settlement JSON into the host's own type.
+    pub fn evaluate_into<D: serde::de::DeserializeOwned>(
+        &self,
+        claim: &Json,
+        opts: &EvalOptions,
+    ) -> Result<D, Error> {
+        let s = self.evaluate(claim, opts)?;
+        serde_json::from_value(self.settlement_json(&s)).map_err(|e| {
+            Error::one(
+                Diagnostic::global(
+                    Code::InvalidClaim,
+                    format!("the settlement does not fit the host type: {e}"),
+                ),
+                &self.map,
+            )
+        })
+    }
+
+    fn prepare(
+        &self,
+        claim: &Json,
+        opts: &EvalOptions,
+    ) -> Result<(Value, Date, Vec<Value>), Error> {
+        let claim_err = |path: String, message: String| {
+            let text = if path.is_empty() {
+                message
+            } else {
+                format!("{path}: {message}")
+            };
+            Error::one(
+                Diagnostic::global(Code::InvalidClaim, text)
+                    .help("the claim must fit the ruleset's declared input"),
+                &self.map,
+            )
+        };
+        let reader = Reader::new(&self.ir, &self.limits);
+        let input = match &self.ir.input {
+            Some((_, ty)) => reader
+                .read(claim, ty, &mut String::new(), 0)
+                .map_err(|e| claim_err(e.path, e.message))?,
+            None => Value::None,
+        };
+        let mut accs = Vec::with_capacity(self.ir.accumulators.len());
+        let given = claim.get("accumulators");
+        if let Some(g) = given {
+            if !g.is_object() {
+                return Err(claim_err(
+                    "accumulators".into(),
+                    "expected an object of running totals".into(),
+                ));
+            }
+        }
+        for a in &self.ir.accumulators {
+            let v = match given.and_then(|g| g.get(&a.name)) {
+                Some(j) => reader
+                    .read(j, &a.ty, &mut format!("accumulators.{}", a.name), 1)
+                    .map_err(|e| claim_err(e.path, e.message))?,
+                None => match a.ty {
+                    Type::Money => Value::Money(Money::default()),
+                    Type::Rate => Value::Rate(Rate::default()),
+                    Type::Int => Value::Int(0),
+                    _ => Value::Decimal(rust_decimal::Decimal::ZERO),
+                },
+            };
+            accs.push(v);
+        }
+        let as_of = match (opts.as_of, &self.ir.as_of) {
+            (Some(d), _) => d,
+            (None, Some(node)) => {
+                let mut ev: Eval<'_, false> = Eval::new(
+                    &self.ir,
+                    input.clone(),
+                    Date::MIN,
+                    accs.clone(),
+                    &self.limits,
+                );
+                match ev.eval(node) {
+                    Ok(Value::Date(d)) => d,
+                    Ok(_) => {
+                        return Err(Error::one(
+                            Diagnostic::global(
+                                Code::NoEvaluationDate,
+                                "the claim gives no evaluation date",
+                            ),
+                            &self.map,
+                        ))
+                    }
+                    Err(d) => return Err(Error::one(*d, &self.map)),
+                }
+            }
+            (None, None) => {
+                return Err(Error::one(
+                    Diagnostic::global(
+                        Code::NoEvaluationDate,
+                        "the ruleset declares no `as_of` and no date was given",
+                    )
+                    .help("declare `as_of claim.settlement_date`, or pass `--as-of DATE`"),
+                    &self.map,
+                ))
+            }
+        };
+        Ok((input, as_of, accs))
+    }
+
+    /// The settlement as JSON: outputs, `funds`, `accumulators`; decimals as strings.
+    pub fn settlement_json(&self, s: &Settlement) -> Json {
+        let mut m = Map::new();
+        m.insert("ruleset".into(), json!(self.ir.name));
+        m.insert("as_of".into(), json!(s.as_of.to_string()));
+        for (name, v) in &s.outputs {
+            m.insert(name.clone(), value_json(v, &self.ir));
+        }
+        let funds: Map<String, Json> = s
+            .funds
+            .iter()
+            .map(|(n, v)| (n.clone(), json!(format_money(v.0))))
+            .collect();
+        m.insert("funds".into(), Json::Object(funds));
+        let accs: Map<String, Json> = s
+            .accumulators
+            .iter()
+            .map(|(n, v)| (n.clone(), value_json(v, &self.ir)))
+            .collect();
+        m.insert("accumulators".into(), Json::Object(accs));
+        Json::Object(m)
+    }
+
+    /// Renders an explanation for people.
+    pub fn render_explanation(&self, trace: &[TraceNode]) -> String {
+        render_tree(trace)
+    }
+}
+
+/// A value as settlement JSON: money as a string with two decimals, rates and decimals as
+/// decimal strings, enums by name.
+pub fn value_json(v: &Value, rs: &ir::Ruleset) -> Json {
+    match v {
+        Value::Money(m) => json!(format_money(m.0)),
+        Value::Rate(_) | Value::Decimal(_) => json!(num(v).normalize().to_string()),
+        Value::Int(i) => json!(i),
+        Value::Bool(b) => json!(b),
+        Value::Date(d) => json!(d.to_string()),
+        Value::Text(t) => json!(&**t),
+        Value::Enum(e, i) => json!(rs
+            .enums
+            .get(*e as usize)
+            .and_then(|en| en.variants.get(*i as usize))
+            .cloned()
+            .unwrap_or_default()),
+        Value::List(items) => Json::Array(items.iter().map(|x| value_json(x, rs)).collect()),
+        Value::Record(fields) => Json::Array(fields.iter().map(|x| value_json(x, rs)).collect()),
+        Value::None => Json::Null,
+        Value::Row(c, i) => {
+            let Some(cat) = rs.catalogs.get(*c as usize) else {
+                return Json::Null;
+            };
+            let Some(row) = cat.rows.get(*i as usize) else {
+                return Json::Null;
+            };
+            Json::Object(
+                cat.columns
+                    .iter()
+                    .zip(&row.cells)
+                    .map(|(c, v)| (c.name.clone(), value_json(v, rs)))
+                    .collect(),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn ruleset_is_send_and_sync() {
+        assert_send_sync::<super::Ruleset>();
+    }
+}

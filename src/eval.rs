@@ -1,0 +1,1059 @@
+//! Stage 4, evaluation: a compiled ruleset settles one claim.
+//!
+//! Evaluation is a pure function of the claim: the claim brings the accumulators' values
+//! before it, the settlement returns them updated. Definitions are computed on demand and
+//! memoized, so a definition that no output needs is never evaluated. Every runtime error is a
+//! [`Diagnostic`] pointing at the rule text.
+//!
+//! Tracing is a const generic: `Eval<false>` compiles the trace calls away.
+
+use crate::diag::{Code, Diagnostic};
+use crate::explain::{Trace, TraceNode};
+use crate::ir::{
+    self, Arith, Builtin, Cite, Cmp, DefKind, ListOp, Node, NodeKind, NumKind, Ruleset,
+};
+use crate::limits::Limits;
+use crate::source::Span;
+use crate::value::{round_to, Date, Money, Period, Rate, Value};
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+/// The result of settling one claim.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settlement {
+    /// The evaluation date.
+    pub as_of: Date,
+    /// Outputs in declaration order.
+    pub outputs: Vec<(String, Value)>,
+    /// Funds in declaration order.
+    pub funds: Vec<(String, Money)>,
+    /// Accumulators after this claim, in declaration order.
+    pub accumulators: Vec<(String, Value)>,
+}
+
+type R<T> = Result<T, Box<Diagnostic>>;
+
+fn fail(code: Code, span: Span, msg: impl Into<String>) -> Box<Diagnostic> {
+    Box::new(Diagnostic::new(code, span, msg))
+}
+
+/// Numeric value of a number.
+pub fn num(v: &Value) -> Decimal {
+    match v {
+        Value::Money(m) => m.0,
+        Value::Rate(r) => r.0,
+        Value::Decimal(d) => *d,
+        Value::Int(i) => Decimal::from(*i),
+        _ => Decimal::ZERO,
+    }
+}
+
+fn mk(kind: NumKind, d: Decimal, span: Span) -> R<Value> {
+    Ok(match kind {
+        NumKind::Money => Value::Money(Money(d)),
+        NumKind::Rate => Value::Rate(Rate(d)),
+        NumKind::Decimal => Value::Decimal(d),
+        NumKind::Int => {
+            if !d.fract().is_zero() {
+                return Ok(Value::Decimal(d));
+            }
+            Value::Int(
+                i64::try_from(d).map_err(|_| fail(Code::Overflow, span, "an integer overflows"))?,
+            )
+        }
+    })
+}
+
+fn zero(kind: NumKind) -> Value {
+    match kind {
+        NumKind::Money => Value::Money(Money(Decimal::ZERO)),
+        NumKind::Rate => Value::Rate(Rate(Decimal::ZERO)),
+        NumKind::Decimal => Value::Decimal(Decimal::ZERO),
+        NumKind::Int => Value::Int(0),
+    }
+}
+
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
+        (Value::Text(x), Value::Text(y)) => Some(x.cmp(y)),
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::Enum(a, x), Value::Enum(b, y)) if a == b => Some(x.cmp(y)),
+        (Value::None, Value::None) => Some(Ordering::Equal),
+        (Value::None, _) | (_, Value::None) => None,
+        (x, y) if is_num(x) && is_num(y) => Some(num(x).cmp(&num(y))),
+        (x, y) => (x == y).then_some(Ordering::Equal),
+    }
+}
+
+fn is_num(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Money(_) | Value::Rate(_) | Value::Decimal(_) | Value::Int(_)
+    )
+}
+
+/// One evaluation of one claim.
+pub struct Eval<'r, const TRACE: bool> {
+    rs: &'r Ruleset,
+    input: Value,
+    as_of: Date,
+    accum_before: Vec<Value>,
+    defs: Vec<Option<Value>>,
+    in_progress: Vec<bool>,
+    locals: Vec<Value>,
+    steps: u64,
+    max_steps: u64,
+    /// The explanation being built (only when `TRACE`).
+    pub trace: Trace,
+}
+
+impl<'r, const TRACE: bool> Eval<'r, TRACE> {
+    /// Prepares an evaluation.
+    pub fn new(
+        rs: &'r Ruleset,
+        input: Value,
+        as_of: Date,
+        accum_before: Vec<Value>,
+        limits: &Limits,
+    ) -> Self {
+        Eval {
+            rs,
+            input,
+            as_of,
+            accum_before,
+            defs: vec![None; rs.defs.len()],
+            in_progress: vec![false; rs.defs.len()],
+            locals: vec![Value::None; rs.locals as usize],
+            steps: 0,
+            max_steps: limits.max_steps,
+            trace: Trace::default(),
+        }
+    }
+
+    /// Evaluates every output, fund and accumulator.
+    pub fn settle(&mut self) -> R<Settlement> {
+        let mut outputs = Vec::new();
+        let mut funds = Vec::new();
+        for (i, d) in self.rs.defs.iter().enumerate() {
+            match d.kind {
+                DefKind::Output => {
+                    let v = self.def(i as u32, d.span)?;
+                    outputs.push((d.name.clone(), v));
+                }
+                DefKind::Fund => {
+                    let v = self.def(i as u32, d.span)?;
+                    funds.push((d.name.clone(), Money(num(&v))));
+                }
+                DefKind::Def => {}
+            }
+        }
+        let mut accumulators = Vec::new();
+        for (i, a) in self.rs.accumulators.iter().enumerate() {
+            if TRACE {
+                self.trace.begin();
+            }
+            let add = self.eval(&a.add)?;
+            let before = self.accum_before.get(i).cloned().unwrap_or(Value::None);
+            let sum = num(&before).checked_add(num(&add)).ok_or_else(|| {
+                fail(
+                    Code::Overflow,
+                    a.span,
+                    format!("accumulator `{}` overflows", a.name),
+                )
+            })?;
+            let after = mk(NumKind::of(&a.ty), sum, a.span)?;
+            if TRACE {
+                let node = TraceNode::new("accumulator", &a.name, fmt_value(&after, self.rs))
+                    .at(a.span)
+                    .cite(a.cite.as_ref(), self.rs);
+                self.trace.end_root(node.note(format!(
+                    "{} before + {} this claim",
+                    fmt_value(&before, self.rs),
+                    fmt_value(&add, self.rs)
+                )));
+            }
+            accumulators.push((a.name.clone(), after));
+        }
+        Ok(Settlement {
+            as_of: self.as_of,
+            outputs,
+            funds,
+            accumulators,
+        })
+    }
+
+    fn def(&mut self, i: u32, span: Span) -> R<Value> {
+        let idx = i as usize;
+        if let Some(Some(v)) = self.defs.get(idx) {
+            if TRACE {
+                if let Some(d) = self.rs.defs.get(idx) {
+                    self.trace.leaf(
+                        TraceNode::new(kind_name(d.kind), &d.name, fmt_value(v, self.rs))
+                            .at(d.span)
+                            .note("computed above".into()),
+                    );
+                }
+            }
+            return Ok(v.clone());
+        }
+        let rs = self.rs;
+        let Some(d) = rs.defs.get(idx) else {
+            return Err(fail(Code::NoVersion, span, "unknown definition"));
+        };
+        if self.in_progress.get(idx).copied().unwrap_or(false) {
+            return Err(fail(
+                Code::Overflow,
+                span,
+                format!("`{}` depends on itself", d.name),
+            ));
+        }
+        if let Some(p) = self.in_progress.get_mut(idx) {
+            *p = true;
+        }
+        if TRACE {
+            self.trace.begin();
+        }
+        let result = self.def_value(d, span);
+        if let Some(p) = self.in_progress.get_mut(idx) {
+            *p = false;
+        }
+        let (v, version_span, cite, note) = result?;
+        if TRACE {
+            let node = TraceNode::new(kind_name(d.kind), &d.name, fmt_value(&v, self.rs))
+                .at(version_span)
+                .cite(cite, self.rs);
+            let node = match note {
+                Some(n) => node.note(n),
+                None => node,
+            };
+            self.trace.end(node);
+        }
+        if let Some(slot) = self.defs.get_mut(idx) {
+            *slot = Some(v.clone());
+        }
+        Ok(v)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn def_value(
+        &mut self,
+        d: &'r ir::Def,
+        span: Span,
+    ) -> R<(Value, Span, Option<&'r Cite>, Option<String>)> {
+        // Exceptions first: at most one may apply.
+        let mut applied: Option<&'r ir::Exception> = None;
+        for &e in &d.exceptions {
+            let Some(ex) = self.rs.exceptions.get(e as usize) else {
+                continue;
+            };
+            if !ex.period.contains(self.as_of) {
+                continue;
+            }
+            if self.eval(&ex.cond)? == Value::Bool(true) {
+                if let Some(first) = applied {
+                    return Err(Box::new(
+                        Diagnostic::new(
+                            Code::RuleConflict,
+                            ex.span,
+                            format!(
+                                "exceptions `{}` and `{}` both apply to `{}` for this claim",
+                                first.name, ex.name, d.name
+                            ),
+                        )
+                        .label("applies")
+                        .with(first.span, "also applies")
+                        .help(
+                            "make the conditions exclusive, or merge the two exceptions into one",
+                        ),
+                    ));
+                }
+                applied = Some(ex);
+            }
+        }
+        if let Some(ex) = applied {
+            let v = self.eval(&ex.value)?;
+            return Ok((
+                v,
+                ex.span,
+                ex.cite.as_ref(),
+                Some(format!("exception `{}` applies", ex.name)),
+            ));
+        }
+        let Some(v) = ir::version_at(&d.versions, self.as_of) else {
+            return Err(no_version(
+                &d.name,
+                span,
+                self.as_of,
+                d.versions.iter().map(|v| v.period),
+            ));
+        };
+        let value = self.eval(&v.value)?;
+        Ok((value, v.value.span, v.cite.as_ref(), None))
+    }
+
+    fn step(&mut self, span: Span) -> R<()> {
+        self.steps += 1;
+        if self.steps > self.max_steps {
+            return Err(fail(
+                Code::StepLimit,
+                span,
+                format!("evaluation took more than {} steps", self.max_steps),
+            ));
+        }
+        Ok(())
+    }
+
+    fn set_local(&mut self, slot: u32, v: Value) {
+        if let Some(l) = self.locals.get_mut(slot as usize) {
+            *l = v;
+        }
+    }
+
+    /// Evaluates one node.
+    pub fn eval(&mut self, n: &Node) -> R<Value> {
+        self.step(n.span)?;
+        let rs = self.rs;
+        match &n.kind {
+            NodeKind::Const(v) => Ok(v.clone()),
+            NodeKind::Input => Ok(self.input.clone()),
+            NodeKind::Local(s) => Ok(self.locals.get(*s as usize).cloned().unwrap_or(Value::None)),
+            NodeKind::AsOf => Ok(Value::Date(self.as_of)),
+            NodeKind::Param(i) => {
+                let p = rs
+                    .params
+                    .get(*i as usize)
+                    .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown parameter"))?;
+                let v = ir::version_at(&p.versions, self.as_of).ok_or_else(|| {
+                    no_version(
+                        &p.name,
+                        n.span,
+                        self.as_of,
+                        p.versions.iter().map(|v| v.period),
+                    )
+                })?;
+                if TRACE {
+                    let node = TraceNode::new("param", &p.name, fmt_value(&v.value, self.rs))
+                        .at(v.span)
+                        .period(v.period)
+                        .cite(v.cite.as_ref(), rs);
+                    self.trace.leaf(node);
+                }
+                Ok(v.value.clone())
+            }
+            NodeKind::Def(i) => self.def(*i, n.span),
+            NodeKind::AccumBefore(i) => {
+                let v = self
+                    .accum_before
+                    .get(*i as usize)
+                    .cloned()
+                    .unwrap_or(Value::None);
+                if TRACE {
+                    if let Some(a) = rs.accumulators.get(*i as usize) {
+                        self.trace.leaf(TraceNode::new(
+                            "accumulator before this claim",
+                            &a.name,
+                            fmt_value(&v, self.rs),
+                        ));
+                    }
+                }
+                Ok(v)
+            }
+            NodeKind::Field(b, i) => {
+                let base = self.eval(b)?;
+                let v = match &base {
+                    Value::Record(f) => f.get(*i as usize).cloned().unwrap_or(Value::None),
+                    _ => Value::None,
+                };
+                if TRACE && !matches!(v, Value::Record(_)) {
+                    if let Some(path) = input_path(rs, n) {
+                        self.trace
+                            .leaf(TraceNode::new("input", &path, fmt_value(&v, self.rs)));
+                    }
+                }
+                Ok(v)
+            }
+            NodeKind::RowField(r, c, col) => {
+                let row = self.eval(r)?;
+                let Value::Row(_, idx) = row else {
+                    return Ok(Value::None);
+                };
+                let cat = rs.catalogs.get(*c as usize);
+                Ok(cat
+                    .and_then(|cat| cat.rows.get(idx as usize))
+                    .and_then(|r| r.cells.get(*col as usize))
+                    .cloned()
+                    .unwrap_or(Value::None))
+            }
+            NodeKind::Table(t, keys) => {
+                let mut kv = Vec::with_capacity(keys.len());
+                for k in keys {
+                    kv.push(self.eval(k)?);
+                }
+                let table = rs
+                    .tables
+                    .get(*t as usize)
+                    .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown table"))?;
+                let v = ir::version_at(&table.versions, self.as_of).ok_or_else(|| {
+                    no_version(
+                        &table.name,
+                        n.span,
+                        self.as_of,
+                        table.versions.iter().map(|v| v.period),
+                    )
+                })?;
+                match v.value.get(&kv) {
+                    Some(x) => {
+                        if TRACE {
+                            let keys: Vec<String> = kv.iter().map(|k| fmt_value(k, rs)).collect();
+                            let node = TraceNode::new(
+                                "table",
+                                &format!("{}[{}]", table.name, keys.join(", ")),
+                                fmt_value(x, rs),
+                            )
+                            .at(v.span)
+                            .period(v.period)
+                            .cite(v.cite.as_ref(), rs);
+                            self.trace.leaf(node);
+                        }
+                        Ok(x.clone())
+                    }
+                    None => {
+                        let keys: Vec<String> = kv.iter().map(|k| fmt_value(k, rs)).collect();
+                        Err(Box::new(
+                            Diagnostic::new(
+                                Code::TableKeyMissing,
+                                n.span,
+                                format!(
+                                    "table `{}` has no row for {}",
+                                    table.name,
+                                    keys.join(", ")
+                                ),
+                            )
+                            .label("looked up here")
+                            .with(v.span, format!("the version in force ({})", v.period))
+                            .help("add a row for these keys, or check the claim's values"),
+                        ))
+                    }
+                }
+            }
+            NodeKind::CatalogGet(c, code) => {
+                let code = self.eval(code)?;
+                let cat = rs
+                    .catalogs
+                    .get(*c as usize)
+                    .ok_or_else(|| fail(Code::CodeNotInCatalog, n.span, "unknown catalog"))?;
+                let Value::Text(t) = &code else {
+                    return Ok(Value::None);
+                };
+                match cat.lookup(t, self.as_of) {
+                    Some(i) => {
+                        if TRACE {
+                            let v = Value::Row(*c, i);
+                            let mut node = TraceNode::new(
+                                "catalog",
+                                &format!("{}[{t}]", cat.name),
+                                fmt_value(&v, rs),
+                            )
+                            .cite(cat.cite.as_ref(), rs);
+                            node.value = row_summary(cat, i, rs);
+                            self.trace.leaf(
+                                node.at(cat
+                                    .rows
+                                    .get(i as usize)
+                                    .map(|r| r.span)
+                                    .unwrap_or(cat.span)),
+                            );
+                        }
+                        Ok(Value::Row(*c, i))
+                    }
+                    None => Err(Box::new(
+                        Diagnostic::new(
+                            Code::CodeNotInCatalog,
+                            n.span,
+                            format!(
+                                "code `{t}` is not in catalog `{}` on {}",
+                                cat.name, self.as_of
+                            ),
+                        )
+                        .label("looked up here")
+                        .help(format!(
+                            "test membership first: `if code in {} then … else …`",
+                            cat.name
+                        )),
+                    )),
+                }
+            }
+            NodeKind::CatalogHas(c, code) => {
+                let code = self.eval(code)?;
+                let cat = rs.catalogs.get(*c as usize);
+                let has = match (&code, cat) {
+                    (Value::Text(t), Some(cat)) => cat.lookup(t, self.as_of).is_some(),
+                    _ => false,
+                };
+                Ok(Value::Bool(has))
+            }
+            NodeKind::SeriesAt(s, y) => {
+                let year = self.eval(y)?;
+                let series = rs
+                    .series
+                    .get(*s as usize)
+                    .ok_or_else(|| fail(Code::SeriesYearMissing, n.span, "unknown series"))?;
+                let year = match year {
+                    Value::Int(y) => y,
+                    _ => 0,
+                };
+                series_value(series, year, n.span).map(|d| d.0.clone())
+            }
+            NodeKind::InList(x, l) => {
+                let x = self.eval(x)?;
+                let l = self.eval(l)?;
+                Ok(Value::Bool(match l {
+                    Value::List(items) => items
+                        .iter()
+                        .any(|i| compare(i, &x) == Some(Ordering::Equal)),
+                    _ => false,
+                }))
+            }
+            NodeKind::Arith(op, kind, l, r) => {
+                let a = num(&self.eval(l)?);
+                let b = num(&self.eval(r)?);
+                let out = match op {
+                    Arith::Add => a.checked_add(b),
+                    Arith::Sub => a.checked_sub(b),
+                    Arith::Mul => a.checked_mul(b),
+                    Arith::Div => {
+                        if b.is_zero() {
+                            return Err(Box::new(
+                                Diagnostic::new(Code::DivisionByZero, r.span, "division by zero")
+                                    .label("this is zero for this claim")
+                                    .help("guard the division: `if x == 0 then … else a / x`"),
+                            ));
+                        }
+                        a.checked_div(b)
+                    }
+                };
+                let out = out.ok_or_else(|| overflow(n.span))?;
+                mk(*kind, out, n.span)
+            }
+            NodeKind::Neg(x) => {
+                let v = self.eval(x)?;
+                let d = num(&v);
+                let kind = match v {
+                    Value::Money(_) => NumKind::Money,
+                    Value::Rate(_) => NumKind::Rate,
+                    Value::Int(_) => NumKind::Int,
+                    _ => NumKind::Decimal,
+                };
+                mk(kind, -d, n.span)
+            }
+            NodeKind::Cmp(op, l, r) => {
+                let a = self.eval(l)?;
+                let b = self.eval(r)?;
+                let ord = compare(&a, &b);
+                Ok(Value::Bool(match op {
+                    Cmp::Eq => ord == Some(Ordering::Equal),
+                    Cmp::Ne => ord != Some(Ordering::Equal),
+                    Cmp::Lt => ord == Some(Ordering::Less),
+                    Cmp::Le => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+                    Cmp::Gt => ord == Some(Ordering::Greater),
+                    Cmp::Ge => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+                }))
+            }
+            NodeKind::And(l, r) => {
+                if self.eval(l)? != Value::Bool(true) {
+                    return Ok(Value::Bool(false));
+                }
+                Ok(Value::Bool(self.eval(r)? == Value::Bool(true)))
+            }
+            NodeKind::Or(l, r) => {
+                if self.eval(l)? == Value::Bool(true) {
+                    return Ok(Value::Bool(true));
+                }
+                Ok(Value::Bool(self.eval(r)? == Value::Bool(true)))
+            }
+            NodeKind::Not(x) => Ok(Value::Bool(self.eval(x)? != Value::Bool(true))),
+            NodeKind::Coalesce(a, b) => {
+                let v = self.eval(a)?;
+                if v.is_some() {
+                    Ok(v)
+                } else {
+                    self.eval(b)
+                }
+            }
+            NodeKind::If(branches, els) => {
+                for (c, t) in branches {
+                    if self.eval(c)? == Value::Bool(true) {
+                        return self.eval(t);
+                    }
+                }
+                self.eval(els)
+            }
+            NodeKind::Match(s, table, arms) => {
+                let v = self.eval(s)?;
+                let Value::Enum(_, i) = v else {
+                    return Ok(Value::None);
+                };
+                let arm = table.get(i as usize).and_then(|a| arms.get(*a as usize));
+                match arm {
+                    Some(a) => self.eval(a),
+                    None => Ok(Value::None),
+                }
+            }
+            NodeKind::Let(slot, v, body) => {
+                let v = self.eval(v)?;
+                self.set_local(*slot, v);
+                self.eval(body)
+            }
+            NodeKind::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.eval(i)?);
+                }
+                Ok(Value::List(Arc::from(out)))
+            }
+            NodeKind::ListOp(op, list, slot, body, kind) => {
+                self.list_op(*op, list, *slot, body.as_deref(), *kind, n.span)
+            }
+            NodeKind::Call(b, kind, args) => self.call(*b, *kind, args, n.span),
+            NodeKind::Round(x, unit, mode) => {
+                let v = self.eval(x)?;
+                let kind = match v {
+                    Value::Money(_) => NumKind::Money,
+                    Value::Rate(_) => NumKind::Rate,
+                    Value::Int(_) => NumKind::Int,
+                    _ => NumKind::Decimal,
+                };
+                let r = round_to(num(&v), *unit, *mode).ok_or_else(|| overflow(n.span))?;
+                mk(kind, r, n.span)
+            }
+            NodeKind::Marginal(b, x) => {
+                let amount = num(&self.eval(x)?);
+                let bands = rs
+                    .bands
+                    .get(*b as usize)
+                    .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown bands"))?;
+                let v = ir::version_at(&bands.versions, self.as_of).ok_or_else(|| {
+                    no_version(
+                        &bands.name,
+                        n.span,
+                        self.as_of,
+                        bands.versions.iter().map(|v| v.period),
+                    )
+                })?;
+                let total = marginal(&v.value, amount).ok_or_else(|| overflow(n.span))?;
+                let out = Value::Money(Money(total));
+                if TRACE {
+                    let node = TraceNode::new(
+                        "bands",
+                        &format!("marginal({}, {})", bands.name, amount.normalize()),
+                        fmt_value(&out, rs),
+                    )
+                    .at(v.span)
+                    .period(v.period)
+                    .cite(v.cite.as_ref(), rs);
+                    self.trace.leaf(node);
+                }
+                Ok(out)
+            }
+            NodeKind::Adjust {
+                amount,
+                series,
+                base,
+                to,
+                unit,
+                mode,
+                floor,
+            } => {
+                let a = self.eval(amount)?;
+                let kind = if matches!(a, Value::Money(_)) {
+                    NumKind::Money
+                } else {
+                    NumKind::Decimal
+                };
+                let base_amount = num(&a);
+                let (Value::Int(base_year), Value::Int(to_year)) =
+                    (self.eval(base)?, self.eval(to)?)
+                else {
+                    return Ok(a);
+                };
+                let s = rs
+                    .series
+                    .get(*series as usize)
+                    .ok_or_else(|| fail(Code::SeriesYearMissing, n.span, "unknown series"))?;
+                let mut current = base_amount;
+                let mut factor = Decimal::ONE;
+                let mut y = base_year;
+                while y < to_year {
+                    self.step(n.span)?;
+                    let (idx, _) = series_value(s, y, n.span)?;
+                    factor = factor
+                        .checked_mul(num(idx))
+                        .and_then(|f| f.checked_div(Decimal::ONE_HUNDRED))
+                        .ok_or_else(|| overflow(n.span))?;
+                    let candidate = base_amount
+                        .checked_mul(factor)
+                        .and_then(|x| round_to(x, *unit, *mode))
+                        .ok_or_else(|| overflow(n.span))?;
+                    current = if *floor {
+                        current.max(candidate)
+                    } else {
+                        candidate
+                    };
+                    y += 1;
+                }
+                let out = mk(kind, current, n.span)?;
+                if TRACE {
+                    let node = TraceNode::new(
+                        "index adjustment",
+                        &format!("{} from {base_year} to {to_year}", s.name),
+                        fmt_value(&out, rs),
+                    )
+                    .at(n.span)
+                    .cite(s.cite.as_ref(), rs)
+                    .note(format!(
+                        "base {} × chained {}",
+                        base_amount.normalize(),
+                        s.name
+                    ));
+                    self.trace.leaf(node);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn list_op(
+        &mut self,
+        op: ListOp,
+        list: &Node,
+        slot: u32,
+        body: Option<&Node>,
+        kind: NumKind,
+        span: Span,
+    ) -> R<Value> {
+        let Value::List(items) = self.eval(list)? else {
+            return Ok(Value::None);
+        };
+        let apply = |this: &mut Self, x: &Value| -> R<Value> {
+            match body {
+                Some(b) => {
+                    this.set_local(slot, x.clone());
+                    this.eval(b)
+                }
+                None => Ok(x.clone()),
+            }
+        };
+        match op {
+            ListOp::Map => {
+                let mut out = Vec::with_capacity(items.len());
+                for x in items.iter() {
+                    out.push(apply(self, x)?);
+                }
+                Ok(Value::List(Arc::from(out)))
+            }
+            ListOp::Filter => {
+                let mut out = Vec::new();
+                for x in items.iter() {
+                    if apply(self, x)? == Value::Bool(true) {
+                        out.push(x.clone());
+                    }
+                }
+                Ok(Value::List(Arc::from(out)))
+            }
+            ListOp::Sum => {
+                let mut total = Decimal::ZERO;
+                for x in items.iter() {
+                    let v = apply(self, x)?;
+                    total = total.checked_add(num(&v)).ok_or_else(|| overflow(span))?;
+                }
+                if items.is_empty() {
+                    return Ok(zero(kind));
+                }
+                mk(kind, total, span)
+            }
+            ListOp::Count => {
+                let mut c = 0i64;
+                for x in items.iter() {
+                    if body.is_none() || apply(self, x)? == Value::Bool(true) {
+                        c += 1;
+                    }
+                }
+                Ok(Value::Int(c))
+            }
+            ListOp::Any | ListOp::All => {
+                for x in items.iter() {
+                    let t = apply(self, x)? == Value::Bool(true);
+                    if op == ListOp::Any && t {
+                        return Ok(Value::Bool(true));
+                    }
+                    if op == ListOp::All && !t {
+                        return Ok(Value::Bool(false));
+                    }
+                }
+                Ok(Value::Bool(op == ListOp::All))
+            }
+            ListOp::Min | ListOp::Max => {
+                let mut best: Option<Value> = None;
+                for x in items.iter() {
+                    let v = apply(self, x)?;
+                    let better = match &best {
+                        None => true,
+                        Some(b) => {
+                            let o = compare(&v, b);
+                            (op == ListOp::Min && o == Some(Ordering::Less))
+                                || (op == ListOp::Max && o == Some(Ordering::Greater))
+                        }
+                    };
+                    if better {
+                        best = Some(v);
+                    }
+                }
+                best.ok_or_else(|| {
+                    Box::new(
+                        Diagnostic::new(
+                            Code::EmptyAggregate,
+                            span,
+                            format!(
+                                "`{}` of an empty list",
+                                if op == ListOp::Min { "min" } else { "max" }
+                            ),
+                        )
+                        .label("the list is empty for this claim")
+                        .help("guard it: `if count(xs) > 0 then max(xs, …) else 0`"),
+                    )
+                })
+            }
+        }
+    }
+
+    fn call(&mut self, b: Builtin, kind: NumKind, args: &[Node], span: Span) -> R<Value> {
+        let mut vals = Vec::with_capacity(args.len());
+        for a in args {
+            vals.push(self.eval(a)?);
+        }
+        let arg = |i: usize| vals.get(i).cloned().unwrap_or(Value::None);
+        let d = |i: usize| num(&arg(i));
+        match b {
+            Builtin::Min | Builtin::Max => {
+                let mut best = arg(0);
+                for v in vals.iter().skip(1) {
+                    let o = compare(v, &best);
+                    if (b == Builtin::Min && o == Some(Ordering::Less))
+                        || (b == Builtin::Max && o == Some(Ordering::Greater))
+                    {
+                        best = v.clone();
+                    }
+                }
+                if is_num(&best) {
+                    mk(kind, num(&best), span)
+                } else {
+                    Ok(best)
+                }
+            }
+            Builtin::Clamp => {
+                let (x, lo, hi) = (arg(0), arg(1), arg(2));
+                let v = if compare(&x, &lo) == Some(Ordering::Less) {
+                    lo
+                } else if compare(&x, &hi) == Some(Ordering::Greater) {
+                    hi
+                } else {
+                    x
+                };
+                if is_num(&v) {
+                    mk(kind, num(&v), span)
+                } else {
+                    Ok(v)
+                }
+            }
+            Builtin::Abs => mk(kind, d(0).abs(), span),
+            Builtin::Year | Builtin::Month => match arg(0) {
+                Value::Date(dt) => Ok(Value::Int(i64::from(if b == Builtin::Year {
+                    dt.year()
+                } else {
+                    dt.month() as i32
+                }))),
+                _ => Ok(Value::None),
+            },
+            Builtin::Fixed => Ok(Value::Money(Money(d(0)))),
+            Builtin::Limit => {
+                let left = d(1)
+                    .checked_sub(d(2))
+                    .ok_or_else(|| overflow(span))?
+                    .max(Decimal::ZERO);
+                Ok(Value::Money(Money(d(0).min(left))))
+            }
+            Builtin::Remaining => Ok(Value::Money(Money(
+                d(0).checked_sub(d(1))
+                    .ok_or_else(|| overflow(span))?
+                    .max(Decimal::ZERO),
+            ))),
+            Builtin::ToRate => Ok(Value::Rate(Rate(d(0)))),
+            Builtin::ToDecimal => Ok(Value::Decimal(d(0))),
+            Builtin::ToMoney => Ok(Value::Money(Money(d(0)))),
+            Builtin::Exists => Ok(Value::Bool(arg(0).is_some())),
+            Builtin::Before | Builtin::StartsWith => {
+                let (Value::Text(t), Value::Text(sep)) = (arg(0), arg(1)) else {
+                    return Ok(Value::None);
+                };
+                if b == Builtin::StartsWith {
+                    return Ok(Value::Bool(t.starts_with(&*sep)));
+                }
+                let out = match t.find(&*sep) {
+                    Some(i) if !sep.is_empty() => t.get(..i).unwrap_or(""),
+                    _ => &t,
+                };
+                Ok(Value::Text(Arc::from(out)))
+            }
+        }
+    }
+}
+
+/// The marginal-band function: each band's rate on the part of `x` inside it.
+pub fn marginal(bands: &[ir::Band], x: Decimal) -> Option<Decimal> {
+    let mut total = Decimal::ZERO;
+    for b in bands {
+        if x <= b.lower {
+            break;
+        }
+        let top = match b.upper {
+            Some(u) => x.min(u),
+            None => x,
+        };
+        total = total.checked_add(top.checked_sub(b.lower)?.checked_mul(b.rate)?)?;
+    }
+    Some(total)
+}
+
+fn series_value(s: &ir::Series, year: i64, span: Span) -> R<&(Value, Span)> {
+    s.values.get(&year).ok_or_else(|| {
+        let range = match (s.values.keys().next(), s.values.keys().last()) {
+            (Some(a), Some(b)) => format!("{a}–{b}"),
+            _ => "no years".into(),
+        };
+        Box::new(
+            Diagnostic::new(
+                Code::SeriesYearMissing,
+                span,
+                format!("series `{}` has no value for {year}", s.name),
+            )
+            .label(format!("needs {year}"))
+            .with(s.span, format!("the series covers {range}"))
+            .help(format!(
+                "add the {year} index to the series' data (one line: `{year},…`)"
+            )),
+        )
+    })
+}
+
+fn overflow(span: Span) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::new(
+            Code::Overflow,
+            span,
+            "this computation overflows an exact decimal",
+        )
+        .label("too large")
+        .help("amounts must stay below 7.9 × 10^28; check the claim's quantities and prices"),
+    )
+}
+
+fn no_version(
+    name: &str,
+    span: Span,
+    date: Date,
+    periods: impl Iterator<Item = Period>,
+) -> Box<Diagnostic> {
+    let list: Vec<String> = periods.map(|p| p.to_string()).collect();
+    Box::new(
+        Diagnostic::new(
+            Code::NoVersion,
+            span,
+            format!("no version of `{name}` is in force on {date}"),
+        )
+        .label("needed here")
+        .help(if list.is_empty() {
+            format!("`{name}` has no versions")
+        } else {
+            format!("the versions of `{name}` are in force: {}", list.join("; "))
+        }),
+    )
+}
+
+fn kind_name(k: DefKind) -> &'static str {
+    match k {
+        DefKind::Def => "def",
+        DefKind::Output => "output",
+        DefKind::Fund => "fund",
+    }
+}
+
+fn input_path(rs: &Ruleset, n: &Node) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut cur = n;
+    loop {
+        match &cur.kind {
+            NodeKind::Field(b, i) => {
+                parts.push((b, *i));
+                cur = b;
+            }
+            NodeKind::Input => break,
+            _ => return None,
+        }
+    }
+    // Walk back down from the input type.
+    let mut ty = rs.input.as_ref().map(|(_, t)| t.clone())?;
+    let mut path = rs.input.as_ref().map(|(n, _)| n.clone())?;
+    for (_, i) in parts.iter().rev() {
+        let crate::types::Type::Record(r) = ty.unwrap_optional().clone() else {
+            return None;
+        };
+        let f = rs.records.get(r as usize)?.fields.get(*i as usize)?;
+        path.push('.');
+        path.push_str(&f.name);
+        ty = f.ty.clone();
+    }
+    Some(path)
+}
+
+fn row_summary(cat: &ir::Catalog, i: u32, rs: &Ruleset) -> String {
+    let Some(row) = cat.rows.get(i as usize) else {
+        return String::new();
+    };
+    let cells: Vec<String> = cat
+        .columns
+        .iter()
+        .zip(&row.cells)
+        .filter(|(_, v)| v.is_some())
+        .map(|(c, v)| format!("{}={}", c.name, fmt_value(v, rs)))
+        .collect();
+    cells.join(", ")
+}
+
+/// Formats a value for people: money with two decimals, rates as percentages.
+pub fn fmt_value(v: &Value, rs: &Ruleset) -> String {
+    match v {
+        Value::Money(m) => m.to_string(),
+        Value::Rate(r) => r.to_string(),
+        Value::Decimal(d) => d.normalize().to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Date(d) => d.to_string(),
+        Value::Text(t) => format!("{t:?}"),
+        Value::Enum(e, i) => rs
+            .enums
+            .get(*e as usize)
+            .and_then(|en| en.variants.get(*i as usize))
+            .cloned()
+            .unwrap_or_default(),
+        Value::Record(_) => "{…}".into(),
+        Value::List(items) => format!("[{} items]", items.len()),
+        Value::None => "none".into(),
+        Value::Row(c, i) => rs
+            .catalogs
+            .get(*c as usize)
+            .map(|cat| row_summary(cat, *i, rs))
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,302 @@
+//! `rulec eval`: one claim, or a batch in parallel with results in input order.
+
+use crate::cli::EvalArgs;
+use rulec::api::{EvalOptions, Ruleset};
+use rulec::diag::{Code, Diagnostic};
+use rulec::limits::Limits;
+use rulec::value::Date;
+use serde_json::{json, Value as Json};
+use std::collections::HashMap;
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Loads rulesets once each; routes claims by region when asked to.
+struct Router {
+    fixed: Option<Result<Ruleset, rulec::api::Error>>,
+    root: Option<PathBuf>,
+    cache: Mutex<HashMap<PathBuf, Result<Ruleset, rulec::api::Error>>>,
+}
+
+impl Router {
+    fn get(&self, claim: &Json) -> Result<Ruleset, rulec::api::Error> {
+        if let Some(f) = &self.fixed {
+            return f.clone();
+        }
+        let root = self.root.clone().unwrap_or_default();
+        let region = claim
+            .get("insured")
+            .and_then(|i| i.get("region"))
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        let parts: Vec<&str> = region
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+            .collect();
+        for n in (1..=parts.len()).rev() {
+            candidates.push(parts.iter().take(n).fold(root.clone(), |p, x| p.join(x)));
+        }
+        let Some(dir) = candidates.into_iter().find(|c| c.is_dir() && has_rules(c)) else {
+            let d = Diagnostic::global(Code::NoRuleset, format!("no ruleset under `{}` serves the region {region:?}", root.display()))
+                .help("`insured.region` is \"province/city\" or a municipality; a ruleset lives in DIR/province/city or DIR/province");
+            return Err(rulec::api::Error::from_diagnostic(d));
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(dir.clone())
+            .or_insert_with(|| Ruleset::load_dir(&dir, Limits::default()))
+            .clone()
+    }
+}
+
+fn has_rules(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "rulec"))
+        })
+        .unwrap_or(false)
+}
+
+fn read_input(name: &str) -> std::io::Result<String> {
+    if name == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(name)
+    }
+}
+
+/// Settles one claim's text; the JSON line of the result, and whether it succeeded.
+fn settle_line(router: &Router, text: &str, opts: &EvalOptions) -> (Json, bool) {
+    let claim: Json = match serde_json::from_str(text) {
+        Ok(j) => j,
+        Err(e) => {
+            return (
+                json!({ "error": [{ "code": Code::InvalidClaim.as_str(), "message": format!("the claim is not valid JSON: {e}") }] }),
+                false,
+            )
+        }
+    };
+    let rs = match router.get(&claim) {
+        Ok(r) => r,
+        Err(e) => return (json!({ "error": e.to_json() }), false),
+    };
+    match rs.evaluate(&claim, opts) {
+        Ok(s) => (rs.settlement_json(&s), true),
+        Err(e) => (json!({ "error": e.to_json() }), false),
+    }
+}
+
+/// Runs `rulec eval`; returns the exit code.
+pub fn run(a: EvalArgs) -> i32 {
+    let as_of = match a.as_of.as_deref().map(Date::parse) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(why)) => {
+            eprintln!("error: --as-of: {why}");
+            return 2;
+        }
+    };
+    let opts = EvalOptions { as_of };
+    let router = match (&a.rulesets, &a.ruleset) {
+        (Some(root), _) => {
+            if !root.is_dir() {
+                eprintln!("error: `{}` is not a directory", root.display());
+                return 2;
+            }
+            Router {
+                fixed: None,
+                root: Some(root.clone()),
+                cache: Mutex::new(HashMap::new()),
+            }
+        }
+        (None, Some(dir)) => {
+            if !dir.exists() {
+                eprintln!("error: cannot read `{}`", dir.display());
+                return 2;
+            }
+            let loaded = Ruleset::load_dir(dir, Limits::default());
+            if let Err(e) = &loaded {
+                eprint!("{}", e.render_human());
+                return 1;
+            }
+            Router {
+                fixed: Some(loaded),
+                root: None,
+                cache: Mutex::new(HashMap::new()),
+            }
+        }
+        (None, None) => {
+            eprintln!("error: give a ruleset directory, or --rulesets DIR");
+            return 2;
+        }
+    };
+    if let Some(batch) = &a.batch {
+        return run_batch(&router, batch, &opts, a.jobs);
+    }
+    let Some(claim_name) = &a.claim else {
+        eprintln!("error: give a claim file (or `-`), or --batch FILE");
+        return 2;
+    };
+    let text = match read_input(claim_name) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read `{claim_name}`: {e}");
+            return 2;
+        }
+    };
+    let claim: Json = match serde_json::from_str(&text) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!(
+                "error[{}]: the claim is not valid JSON: {e}",
+                Code::InvalidClaim.as_str()
+            );
+            return 1;
+        }
+    };
+    let rs = match router.get(&claim) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint!("{}", e.render_human());
+            return 1;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if a.explain || a.trace {
+        match rs.evaluate_traced(&claim, &opts) {
+            Ok((s, trace)) => {
+                let settlement = rs.settlement_json(&s);
+                if a.trace {
+                    let j = json!({ "settlement": settlement, "trace": trace });
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&j).unwrap_or_default()
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&settlement).unwrap_or_default()
+                    );
+                    let _ = writeln!(out, "\nExplanation ({} as of {}):\n", rs.name(), s.as_of);
+                    let _ = write!(out, "{}", rs.render_explanation(&trace));
+                }
+                0
+            }
+            Err(e) => {
+                eprint!("{}", e.render_human());
+                1
+            }
+        }
+    } else {
+        match rs.evaluate(&claim, &opts) {
+            Ok(s) => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&rs.settlement_json(&s)).unwrap_or_default()
+                );
+                0
+            }
+            Err(e) => {
+                eprint!("{}", e.render_human());
+                1
+            }
+        }
+    }
+}
+
+fn run_batch(router: &Router, name: &str, opts: &EvalOptions, jobs: Option<usize>) -> i32 {
+    let reader: Box<dyn BufRead> = if name == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        match std::fs::File::open(name) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+            Err(e) => {
+                eprintln!("error: cannot read `{name}`: {e}");
+                return 2;
+            }
+        }
+    };
+    let jobs = jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1);
+    let block = 8192 * jobs;
+    let mut lines = reader.lines();
+    let mut failed = false;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let mut line_no = 0usize;
+    loop {
+        let mut chunk: Vec<String> = Vec::with_capacity(block);
+        for l in lines.by_ref().take(block) {
+            match l {
+                Ok(s) => chunk.push(s),
+                Err(e) => {
+                    chunk.push(format!("\u{0}{e}"));
+                }
+            }
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let results = settle_chunk(router, &chunk, opts, jobs);
+        for (i, (j, ok)) in results.into_iter().enumerate() {
+            let j = if ok {
+                j
+            } else {
+                failed = true;
+                let mut j = j;
+                if let Some(o) = j.as_object_mut() {
+                    o.insert("line".into(), json!(line_no + i + 1));
+                }
+                j
+            };
+            let _ = writeln!(out, "{j}");
+        }
+        line_no += chunk.len();
+    }
+    let _ = out.flush();
+    i32::from(failed)
+}
+
+fn settle_chunk(
+    router: &Router,
+    chunk: &[String],
+    opts: &EvalOptions,
+    jobs: usize,
+) -> Vec<(Json, bool)> {
+    let per = chunk.len().div_ceil(jobs).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunk
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|line| {
+                            if let Some(err) = line.strip_prefix('\u{0}') {
+                                return (json!({ "error": [{ "code": Code::InvalidClaim.as_str(), "message": format!("cannot read the line: {err}") }] }), false);
+                            }
+                            if line.trim().is_empty() {
+                                return (json!({ "error": [{ "code": Code::InvalidClaim.as_str(), "message": "empty line" }] }), false);
+                            }
+                            settle_line(router, line, opts)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
