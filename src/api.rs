@@ -5,7 +5,7 @@
 //! let rs = Ruleset::load_dir("rulesets/sample/city", Default::default()).expect("ruleset checks");
 //! let claim = serde_json::json!({ "settlement_date": "2024-06-10" /* … */ });
 //! match rs.evaluate(&claim, &EvalOptions::default()) {
-//!     Ok(settlement) => println!("{}", settlement.to_json()),
+//!     Ok(settlement) => println!("{}", rs.settlement_json(&settlement)),
 //!     Err(e) => eprintln!("{}", e.render_human()),
 //! }
 //! ```
