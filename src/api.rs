@@ -103,12 +103,26 @@ impl From<RunError> for Error {
 fn from_report(mut report: CheckReport, limits: Limits) -> Result<Ruleset, Error> {
     let map = Arc::new(std::mem::take(&mut report.map));
     if report.diags.has_errors() {
-        let diagnostics = report
+        let errors: Vec<Diagnostic> = report
             .diags
             .sorted()
             .into_iter()
             .filter(Diagnostic::is_error)
             .collect();
+        let name = report
+            .rulesets
+            .last()
+            .map(|(p, _)| p.display().to_string())
+            .unwrap_or_default();
+        let mut diagnostics = vec![Diagnostic::global(
+            Code::RulesetErrors,
+            format!(
+                "the ruleset `{name}` has {} error(s) and cannot evaluate claims",
+                errors.len()
+            ),
+        )
+        .help("run `rulec check` on it and fix the errors below")];
+        diagnostics.extend(errors);
         return Err(Error { diagnostics, map });
     }
     match report.rulesets.pop() {
@@ -361,6 +375,71 @@ impl Ruleset {
     pub fn render_explanation(&self, trace: &[TraceNode]) -> String {
         render_tree(trace)
     }
+}
+
+/// Picks the most specific ruleset under a root directory for a claim's `insured.region`
+/// (`shandong/binzhou` → `ROOT/shandong/binzhou`, else `ROOT/shandong`), loading each once.
+#[derive(Debug)]
+pub struct Router {
+    root: std::path::PathBuf,
+    limits: Limits,
+    cache: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Result<Ruleset, Error>>>,
+}
+
+impl Router {
+    /// A router over `root`.
+    pub fn new(root: impl AsRef<Path>, limits: Limits) -> Router {
+        Router {
+            root: root.as_ref().to_path_buf(),
+            limits,
+            cache: Default::default(),
+        }
+    }
+
+    /// The ruleset for a claim.
+    pub fn route(&self, claim: &Json) -> Result<Ruleset, Error> {
+        let region = claim
+            .get("insured")
+            .and_then(|i| i.get("region"))
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        let parts: Vec<&str> = region
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+            .collect();
+        let dir = (1..=parts.len())
+            .rev()
+            .map(|n| {
+                parts
+                    .iter()
+                    .take(n)
+                    .fold(self.root.clone(), |p, x| p.join(x))
+            })
+            .find(|c| has_rules(c));
+        let Some(dir) = dir else {
+            return Err(Error::from_diagnostic(
+                Diagnostic::global(Code::NoRuleset, format!("no ruleset under `{}` serves the region {region:?}", self.root.display()))
+                    .help("`insured.region` is \"province/city\" or a municipality; its ruleset lives in DIR/province/city or DIR/province"),
+            ));
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(dir.clone())
+            .or_insert_with(|| Ruleset::load_dir(&dir, self.limits.clone()))
+            .clone()
+    }
+}
+
+fn has_rules(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten().any(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == crate::load::RULE_EXT)
+            })
+        })
+        .unwrap_or(false)
 }
 
 /// A value as settlement JSON: money as a string with two decimals, rates and decimals as

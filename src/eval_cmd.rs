@@ -6,57 +6,25 @@ use rulec::diag::{Code, Diagnostic};
 use rulec::limits::Limits;
 use rulec::value::Date;
 use serde_json::{json, Value as Json};
-use std::collections::HashMap;
 use std::io::{BufRead, Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// Loads rulesets once each; routes claims by region when asked to.
 struct Router {
     fixed: Option<Result<Ruleset, rulec::api::Error>>,
-    root: Option<PathBuf>,
-    cache: Mutex<HashMap<PathBuf, Result<Ruleset, rulec::api::Error>>>,
+    routes: Option<rulec::api::Router>,
 }
 
 impl Router {
     fn get(&self, claim: &Json) -> Result<Ruleset, rulec::api::Error> {
-        if let Some(f) = &self.fixed {
-            return f.clone();
+        match (&self.fixed, &self.routes) {
+            (Some(f), _) => f.clone(),
+            (None, Some(r)) => r.route(claim),
+            (None, None) => Err(rulec::api::Error::from_diagnostic(Diagnostic::global(
+                Code::NoRuleset,
+                "no ruleset given",
+            ))),
         }
-        let root = self.root.clone().unwrap_or_default();
-        let region = claim
-            .get("insured")
-            .and_then(|i| i.get("region"))
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        let mut candidates: Vec<PathBuf> = Vec::new();
-        let parts: Vec<&str> = region
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
-            .collect();
-        for n in (1..=parts.len()).rev() {
-            candidates.push(parts.iter().take(n).fold(root.clone(), |p, x| p.join(x)));
-        }
-        let Some(dir) = candidates.into_iter().find(|c| c.is_dir() && has_rules(c)) else {
-            let d = Diagnostic::global(Code::NoRuleset, format!("no ruleset under `{}` serves the region {region:?}", root.display()))
-                .help("`insured.region` is \"province/city\" or a municipality; a ruleset lives in DIR/province/city or DIR/province");
-            return Err(rulec::api::Error::from_diagnostic(d));
-        };
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .entry(dir.clone())
-            .or_insert_with(|| Ruleset::load_dir(&dir, Limits::default()))
-            .clone()
     }
-}
-
-fn has_rules(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .any(|e| e.path().extension().is_some_and(|x| x == "rulec"))
-        })
-        .unwrap_or(false)
 }
 
 fn read_input(name: &str) -> std::io::Result<String> {
@@ -109,8 +77,7 @@ pub fn run(a: EvalArgs) -> i32 {
             }
             Router {
                 fixed: None,
-                root: Some(root.clone()),
-                cache: Mutex::new(HashMap::new()),
+                routes: Some(rulec::api::Router::new(root, Limits::default())),
             }
         }
         (None, Some(dir)) => {
@@ -125,8 +92,7 @@ pub fn run(a: EvalArgs) -> i32 {
             }
             Router {
                 fixed: Some(loaded),
-                root: None,
-                cache: Mutex::new(HashMap::new()),
+                routes: None,
             }
         }
         (None, None) => {

@@ -4,6 +4,7 @@
 //!
 //! Regenerate after an intended change with `UPDATE_GOLDEN=1 cargo test --test diagnostics`.
 
+use rulec::api::{EvalOptions, Router, Ruleset};
 use rulec::diag::{render_human, render_json, Code};
 use rulec::limits::Limits;
 use rulec::project::check_paths;
@@ -55,6 +56,7 @@ fn limits_for(code: &str) -> Limits {
                     "max_source_bytes" => l.max_source_bytes = v,
                     "max_nesting" => l.max_nesting = v,
                     "max_catalog_rows" => l.max_catalog_rows = v,
+                    "max_steps" => l.max_steps = v as u64,
                     other => panic!("unknown limit {other}"),
                 }
             }
@@ -82,25 +84,60 @@ fn compare(path: &Path, actual: &str, failures: &mut Vec<String>) {
     }
 }
 
-/// Check-time codes (runtime codes have their own goldens in tests/eval).
-fn check_codes() -> Vec<Code> {
-    Code::ALL
-        .iter()
-        .copied()
-        .filter(|c| !c.as_str().contains("::E07"))
-        .collect()
+/// A runtime case: a ruleset (or `rulesets/` to route) and `claim.json`; the error rendered.
+fn runtime_case(code: &str, dir: &Path) -> (Vec<rulec::diag::Diagnostic>, String, String) {
+    let claim = std::fs::read_to_string(dir.join("claim.json")).expect("claim.json");
+    let limits = limits_for(code);
+    let routed = dir.join("rulesets");
+    let result = if routed.is_dir() {
+        let router = Router::new(&routed, limits);
+        let j: serde_json::Value = serde_json::from_str(&claim).expect("claim JSON");
+        router
+            .route(&j)
+            .and_then(|rs| rs.evaluate(&j, &EvalOptions::default()))
+    } else {
+        Ruleset::load_dir(dir, limits)
+            .and_then(|rs| rs.evaluate_str(&claim, &EvalOptions::default()))
+    };
+    match result {
+        Ok(_) => (Vec::new(), String::new(), String::new()),
+        Err(e) => (e.diagnostics.clone(), e.render_human(), e.render_json()),
+    }
 }
 
 #[test]
 fn every_diagnostic_has_a_golden_case() {
     let mut failures = Vec::new();
     let mut doc = String::from(DOC_HEADER);
-    for code in check_codes() {
+    for &code in Code::ALL {
         let short = code.as_str().trim_start_matches("rulec::");
         let Some((target, files)) = case(short) else {
             failures.push(format!("no case for {short} in {CASES}"));
             continue;
         };
+        if short.starts_with("E07") {
+            if short == "E0701" {
+                doc.push_str(RUNTIME_HEADER);
+            }
+            let (diags, human, json) = runtime_case(short, &target);
+            if !diags.iter().any(|d| d.code == code) {
+                failures.push(format!(
+                    "runtime case {short} does not report {short}: {human}"
+                ));
+            }
+            compare(
+                &Path::new(GOLDEN).join(format!("{short}.human")),
+                &human,
+                &mut failures,
+            );
+            compare(
+                &Path::new(GOLDEN).join(format!("{short}.json")),
+                &format!("{json}\n"),
+                &mut failures,
+            );
+            write_doc_entry(&mut doc, code, &files, &human);
+            continue;
+        }
         let report =
             check_paths(std::slice::from_ref(&target), limits_for(short)).expect("case readable");
         let diags = report.diags.sorted();
@@ -144,6 +181,16 @@ improve. Errors (`E…`) fail `rulec check` (exit code 1); warnings (`W…`) do 
 This page is generated from `tests/diagnostics/cases/` by `tests/diagnostics.rs`; each entry
 shows a failing example and the message rulec prints for it. Runtime errors of `rulec eval`
 are listed in the last section.
+
+";
+
+const RUNTIME_HEADER: &str = "# Runtime errors of `rulec eval`
+
+These are reported while settling a claim: the ruleset checked, but this claim meets a value
+with no version in force, a conflict between exceptions, a look-up that finds nothing, or an
+input that does not fit. Each names the rule text (file, line, column) or the claim's JSON path.
+`rulec eval` exits with code 1; in `--batch` the line's result is `{\"error\": [...]}` and the
+batch goes on.
 
 ";
 

@@ -23,7 +23,12 @@ fn parse(text: &str) -> Vec<Case> {
     let mut section = "";
     for (i, line) in text.lines().enumerate() {
         if let Some(name) = line.strip_prefix("=== ") {
-            cases.push(Case { name: name.to_string(), line: i + 1, prelude: true, ..Case::default() });
+            cases.push(Case {
+                name: name.to_string(),
+                line: i + 1,
+                prelude: true,
+                ..Case::default()
+            });
             section = "";
             continue;
         }
@@ -55,7 +60,9 @@ fn parse(text: &str) -> Vec<Case> {
                 c.claim.push('\n');
             }
             "expect" if !line.trim().is_empty() => {
-                let (k, v) = line.split_once(" = ").unwrap_or_else(|| panic!("line {}: expected `path = value`", i + 1));
+                let (k, v) = line
+                    .split_once(" = ")
+                    .unwrap_or_else(|| panic!("line {}: expected `path = value`", i + 1));
                 c.expect.push((k.trim().to_string(), v.trim().to_string()));
             }
             "error" if !line.trim().is_empty() => c.error = Some(line.trim().to_string()),
@@ -84,12 +91,23 @@ fn evaluator_cases() {
     assert!(cases.len() >= 60, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for c in &cases {
-        let src = if c.prelude { format!("{prelude}{}", c.rules) } else { c.rules.clone() };
-        let opts = EvalOptions { as_of: c.as_of.as_deref().map(|d| Date::parse(d).expect("as_of date")) };
-        let outcome = Ruleset::load_sources("case", &[("case.rulec".into(), src)], Limits::default()).and_then(|rs| {
-            let s = rs.evaluate_str(&c.claim, &opts)?;
-            Ok(rs.settlement_json(&s))
-        });
+        let src = if c.prelude {
+            format!("{prelude}{}", c.rules)
+        } else {
+            c.rules.clone()
+        };
+        let opts = EvalOptions {
+            as_of: c
+                .as_of
+                .as_deref()
+                .map(|d| Date::parse(d).expect("as_of date")),
+        };
+        let outcome =
+            Ruleset::load_sources("case", &[("case.rulec".into(), src)], Limits::default())
+                .and_then(|rs| {
+                    let s = rs.evaluate_str(&c.claim, &opts)?;
+                    Ok(rs.settlement_json(&s))
+                });
         let where_ = format!("tests/eval/cases.txt:{} ({})", c.line, c.name);
         match (&c.error, outcome) {
             (Some(want), Err(e)) => {
@@ -97,18 +115,31 @@ fn evaluator_cases() {
                     Some((code, text)) => (code, Some(text)),
                     None => (want.as_str(), None),
                 };
-                let hit = e.diagnostics.iter().any(|d| d.code.as_str() == code && text.is_none_or(|t| d.message.contains(t)));
+                let hit = e
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code.as_str() == code && text.is_none_or(|t| d.message.contains(t)));
                 if !hit {
-                    failures.push(format!("{where_}: expected {want}, got:\n{}", e.render_human()));
+                    failures.push(format!(
+                        "{where_}: expected {want}, got:\n{}",
+                        e.render_human()
+                    ));
                 }
             }
-            (Some(want), Ok(s)) => failures.push(format!("{where_}: expected error {want}, got {s}")),
-            (None, Err(e)) => failures.push(format!("{where_}: unexpected error:\n{}", e.render_human())),
+            (Some(want), Ok(s)) => {
+                failures.push(format!("{where_}: expected error {want}, got {s}"))
+            }
+            (None, Err(e)) => {
+                failures.push(format!("{where_}: unexpected error:\n{}", e.render_human()))
+            }
             (None, Ok(s)) => {
                 for (k, v) in &c.expect {
                     match lookup(&s, k) {
                         Some(got) if show(got) == *v => {}
-                        got => failures.push(format!("{where_}: {k}: expected {v}, got {:?}", got.map(show))),
+                        got => failures.push(format!(
+                            "{where_}: {k}: expected {v}, got {:?}",
+                            got.map(show)
+                        )),
                     }
                 }
                 if c.expect.is_empty() {
@@ -117,5 +148,11 @@ fn evaluator_cases() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
