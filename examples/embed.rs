@@ -25,11 +25,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(1);
         }
     };
-    let claim: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("rulesets/sample/claims/outpatient.json")?)?;
+    let claim: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        "rulesets/sample/claims/outpatient.json",
+    )?)?;
 
     // Settle, and read the result into the host's own type.
     let settlement: HostSettlement = ruleset.evaluate_into(&claim, &EvalOptions::default())?;
-    println!("total {} · eligible {} · patient pays {}", settlement.total, settlement.eligible, settlement.patient_pays);
+    println!(
+        "total {} · eligible {} · patient pays {}",
+        settlement.total, settlement.eligible, settlement.patient_pays
+    );
     for (fund, amount) in &settlement.funds {
         println!("  fund {fund}: {amount}");
     }
