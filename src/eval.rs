@@ -293,6 +293,19 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         Ok((value, v.value.span, v.cite.as_ref(), None))
     }
 
+    /// The value of a local, the input, or a field path from them, by reference.
+    fn place(&self, n: &Node) -> Option<&Value> {
+        match &n.kind {
+            NodeKind::Local(s) => self.locals.get(*s as usize),
+            NodeKind::Input => Some(&self.input),
+            NodeKind::Field(b, i) => match self.place(b)? {
+                Value::Record(f) => f.get(*i as usize),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn step(&mut self, span: Span) -> R<()> {
         self.steps += 1;
         if self.steps > self.max_steps {
@@ -361,10 +374,14 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 Ok(v)
             }
             NodeKind::Field(b, i) => {
-                let base = self.eval(b)?;
-                let v = match &base {
-                    Value::Record(f) => f.get(*i as usize).cloned().unwrap_or(Value::None),
-                    _ => Value::None,
+                // Read through locals and the input by reference: no record is cloned.
+                let v = match self.place(b) {
+                    Some(Value::Record(f)) => f.get(*i as usize).cloned().unwrap_or(Value::None),
+                    Some(_) => Value::None,
+                    None => match self.eval(b)? {
+                        Value::Record(f) => f.get(*i as usize).cloned().unwrap_or(Value::None),
+                        _ => Value::None,
+                    },
                 };
                 if TRACE && !matches!(v, Value::Record(_)) {
                     if let Some(path) = input_path(rs, n) {

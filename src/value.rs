@@ -257,10 +257,13 @@ pub fn round_to(x: Decimal, unit: Decimal, mode: RoundMode) -> Option<Decimal> {
     if unit.is_zero() || unit.is_sign_negative() {
         return None;
     }
+    // The common units 1, 0.1, 0.01, … round in place, without a division.
+    if unit.mantissa() == 1 {
+        return Some(x.round_dp_with_strategy(unit.scale(), mode.strategy()));
+    }
     let q = x.checked_div(unit)?;
     let r = q.round_dp_with_strategy(0, mode.strategy());
-    let out = r.checked_mul(unit)?;
-    Some(out.normalize())
+    r.checked_mul(unit)
 }
 
 /// An amount of money (CNY), exact.

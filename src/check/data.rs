@@ -193,7 +193,7 @@ impl Checker<'_> {
         let periods = self.check_versions(&decl.name.name, &heads);
         let mut out = Vec::new();
         for (v, period) in versions.iter().zip(periods) {
-            let mut rows: ir::TableRows = HashMap::new();
+            let mut rows: ir::TableRows = ir::TableRows::default();
             let mut first_at: HashMap<Vec<Value>, Span> = HashMap::new();
             for row in &v.value {
                 if row.keys.len() != key_types.len() {
@@ -558,7 +558,9 @@ impl Checker<'_> {
                 }
             }
         }
-        let mut index: HashMap<Arc<str>, Vec<u32>> = HashMap::with_capacity(out_rows.len());
+        let mut index: crate::hash::FxHashMap<Arc<str>, Vec<u32>> =
+            crate::hash::FxHashMap::default();
+        index.reserve(out_rows.len());
         for (i, r) in out_rows.iter().enumerate() {
             if let Some(Value::Text(k)) = r.cells.get(key as usize) {
                 index.entry(k.clone()).or_default().push(i as u32);
