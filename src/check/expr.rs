@@ -357,6 +357,7 @@ impl Checker<'_> {
                     }
                 }
                 Global::Source(_) => wrong(self, &format!("cite it: `cite {n}`")),
+                Global::Function(_) => wrong(self, &format!("call it: `{n}(…)`")),
                 Global::Exception(_) => wrong(
                     self,
                     "an exception changes its definition's value; use the definition",
@@ -934,6 +935,9 @@ impl Checker<'_> {
         expect: Option<&Type>,
     ) -> (Node, Type) {
         let name = f.name.as_str();
+        if let Some(Global::Function(id)) = self.global(name) {
+            return self.call_function(id, f, args, span);
+        }
         let list_fn = matches!(name, "sum" | "count" | "any" | "all" | "map" | "filter")
             || (matches!(name, "min" | "max")
                 && (args.len() == 1 || args.get(1).is_some_and(|a| matches!(a, Arg::Lambda(..)))));
@@ -1195,6 +1199,76 @@ impl Checker<'_> {
             }
             _ => self.error_node(span),
         }
+    }
+
+    /// Expands a call of a user function: arguments are checked in the caller's scope and
+    /// bound to fresh slots; the body is checked with only its parameters in scope.
+    fn call_function(&mut self, id: u32, f: &ast::Ident, args: &[Arg], span: Span) -> (Node, Type) {
+        self.mark_used(Global::Function(id));
+        let Some(info) = self.functions.get(id as usize).cloned() else {
+            return self.error_node(span);
+        };
+        if args.len() != info.params.len() {
+            let sig: Vec<String> = info
+                .params
+                .iter()
+                .map(|(n, t)| format!("{n}: {}", Show(t, &self.rs)))
+                .collect();
+            self.err(
+                Diagnostic::new(
+                    Code::ArgCount,
+                    span,
+                    format!(
+                        "`{}` takes {} argument(s), but {} are given",
+                        info.name,
+                        info.params.len(),
+                        args.len()
+                    ),
+                )
+                .label("wrong number of arguments")
+                .help(format!("`{}({})`", info.name, sig.join(", "))),
+            );
+            return self.error_node(span);
+        }
+        if self.fn_stack.contains(&id) {
+            // Kept aside: diagnostics inside an expansion are dropped as duplicates.
+            self.recursion.push(
+                Diagnostic::new(
+                    Code::Cycle,
+                    f.span,
+                    format!("function `{}` calls itself", info.name),
+                )
+                .label("recursive call")
+                .help("functions are expanded where they are called, so they cannot recurse"),
+            );
+            return self.error_node(span);
+        }
+        let mut bound = Vec::new();
+        for (a, (_, pt)) in args.iter().zip(&info.params) {
+            if !self.no_lambdas(std::slice::from_ref(a), &info.name) {
+                return self.error_node(span);
+            }
+            let (n, t) = self.plain(a, Some(pt));
+            self.expect_type(&t, pt, a.span(), &format!("an argument of `{}`", info.name));
+            bound.push(n);
+        }
+        let saved = std::mem::take(&mut self.locals);
+        let mut slots = Vec::new();
+        for (n, t) in &info.params {
+            let slot = self.alloc_slot();
+            self.locals.push((n.clone(), slot, t.clone()));
+            slots.push(slot);
+        }
+        let reported = self.diags.len();
+        self.fn_stack.push(id);
+        let (mut body, _) = self.expr(&info.body, Some(&info.ty));
+        self.fn_stack.pop();
+        self.diags.truncate(reported);
+        self.locals = saved;
+        for (slot, arg) in slots.into_iter().zip(bound).rev() {
+            body = node(NodeKind::Let(slot, Box::new(arg), Box::new(body)), span);
+        }
+        (body, info.ty)
     }
 
     fn round(

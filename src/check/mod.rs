@@ -36,6 +36,7 @@ pub(crate) enum Global {
     Def(u32),
     Accum(u32),
     Exception(u32),
+    Function(u32),
     Input,
 }
 
@@ -53,6 +54,7 @@ impl Global {
             Global::Def(_) => "definition",
             Global::Accum(_) => "accumulator",
             Global::Exception(_) => "exception",
+            Global::Function(_) => "function",
             Global::Input => "input",
         }
     }
@@ -134,6 +136,21 @@ pub(crate) struct Checker<'a> {
     pub(crate) exc_refs: Vec<Vec<(Global, Span)>>,
     /// The next free local slot.
     pub(crate) slot_counter: u32,
+    /// Functions (`def f(x: T): T = …`), expanded at each call.
+    pub(crate) functions: Vec<FnInfo>,
+    /// Functions being expanded, to find recursion.
+    pub(crate) fn_stack: Vec<u32>,
+    /// Recursive function calls found while expanding.
+    pub(crate) recursion: Vec<Diagnostic>,
+}
+
+/// A function's signature and body.
+#[derive(Clone, Debug)]
+pub(crate) struct FnInfo {
+    pub(crate) name: String,
+    pub(crate) params: Vec<(String, Type)>,
+    pub(crate) ty: Type,
+    pub(crate) body: ast::Expr,
 }
 
 /// Checks one chain of loaded layers (root first) into a compiled ruleset.
@@ -155,6 +172,9 @@ pub fn check_chain(loader: &mut Loader, chain: &[usize]) -> Checked {
         def_refs: Vec::new(),
         exc_refs: Vec::new(),
         slot_counter: 0,
+        functions: Vec::new(),
+        fn_stack: Vec::new(),
+        recursion: Vec::new(),
     };
     let layers: Vec<(String, Option<std::path::PathBuf>, Vec<Decl>)> = chain
         .iter()
@@ -524,6 +544,26 @@ impl Checker<'_> {
                             .insert(decl.name.span, ("definition", decl.name.name.clone()));
                     }
                 }
+                DeclKind::Function {
+                    params, ty, body, ..
+                } => {
+                    let id = self.functions.len() as u32;
+                    let ps = params
+                        .iter()
+                        .map(|(n, t)| (n.name.clone(), self.resolve_type(t)))
+                        .collect();
+                    let ty = self.resolve_type(ty);
+                    self.functions.push(FnInfo {
+                        name: decl.name.name.clone(),
+                        params: ps,
+                        ty,
+                        body: body.clone(),
+                    });
+                    self.declare(&decl.name, Global::Function(id));
+                    self.usage
+                        .declared
+                        .insert(decl.name.span, ("function", decl.name.name.clone()));
+                }
                 DeclKind::Accumulator { ty, add, cite } => {
                     let id = self.rs.accumulators.len() as u32;
                     let ty = self.resolve_type(ty);
@@ -643,6 +683,30 @@ impl Checker<'_> {
                         *slot = all_refs;
                     }
                 }
+                DeclKind::Function { body, .. } => {
+                    // Checked once here, with its parameters as locals; calls expand it
+                    // silently, since every problem of the body was reported here.
+                    let Some((Global::Function(id), _)) =
+                        self.globals.get(&decl.name.name).copied()
+                    else {
+                        continue;
+                    };
+                    let Some(info) = self.functions.get(id as usize).cloned() else {
+                        continue;
+                    };
+                    let saved = std::mem::take(&mut self.locals);
+                    for (n, t) in &info.params {
+                        let slot = self.slot_counter;
+                        self.slot_counter += 1;
+                        self.locals.push((n.clone(), slot, t.clone()));
+                    }
+                    self.fn_stack.push(id);
+                    let (_, got) = self.expr(body, Some(&info.ty));
+                    self.fn_stack.pop();
+                    self.expect_type(&got, &info.ty, body.span, &format!("`{}`", info.name));
+                    self.locals = saved;
+                    self.refs.clear();
+                }
                 DeclKind::Accumulator { add, .. } => {
                     let Some((Global::Accum(id), _)) = self.globals.get(&decl.name.name).copied()
                     else {
@@ -685,6 +749,8 @@ impl Checker<'_> {
             }
         }
         // 5. Whole-ruleset checks.
+        let recursion = std::mem::take(&mut self.recursion);
+        self.diags.extend(recursion);
         self.check_cycles();
         self.check_coverage();
         self.check_base_years();
@@ -966,6 +1032,7 @@ fn decl_kind_name(k: &DeclKind) -> &'static str {
             kind: ast::DefKind::Fund,
             ..
         } => "fund",
+        DeclKind::Function { .. } => "def",
         DeclKind::Accumulator { .. } => "accumulator",
         DeclKind::Exception { .. } => "exception",
         DeclKind::Table { .. } => "table",

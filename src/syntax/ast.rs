@@ -249,6 +249,17 @@ pub enum DeclKind {
         /// Versions.
         versions: Vec<Versioned<Expr>>,
     },
+    /// `def NAME(p: T, …): T = EXPR`: a function, expanded at each call.
+    Function {
+        /// Parameters.
+        params: Vec<(Ident, TypeExpr)>,
+        /// Result type.
+        ty: TypeExpr,
+        /// Body.
+        body: Expr,
+        /// Citation.
+        cite: Option<Citation>,
+    },
     /// `accumulator NAME: T += EXPR`
     Accumulator {
         /// Type.

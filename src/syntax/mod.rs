@@ -48,6 +48,7 @@ fn limit_depth(file: &mut ast::File, limits: &Limits, diags: &mut Vec<Diagnostic
                 versions.iter_mut().for_each(|v| visit(&mut v.value))
             }
             ast::DeclKind::Accumulator { add, .. } => visit(add),
+            ast::DeclKind::Function { body, .. } => visit(body),
             ast::DeclKind::Exception { cond, value, .. } => {
                 visit(cond);
                 visit(value);

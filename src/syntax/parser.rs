@@ -80,6 +80,7 @@ fn describe(rule: &Rule) -> &'static str {
         | Rule::fund_decl
         | Rule::accum_decl
         | Rule::exception_decl
+        | Rule::fn_decl
         | Rule::override_kw => "a declaration (`param`, `def`, `output`, …)",
         Rule::type_expr | Rule::list_type => "a type",
         Rule::opt_mark => "`?`",
@@ -123,6 +124,7 @@ fn describe(rule: &Rule) -> &'static str {
         Rule::floor_kw => "`floor`",
         Rule::qualified => "an enum value",
         Rule::field_decl => "a field (`name: type`)",
+        Rule::fn_params | Rule::fn_param => "parameters (`(name: type, …)`)",
         Rule::key_decl => "a key (`name: type`)",
         Rule::table_version => "`from DATE`",
         Rule::table_rows | Rule::band_rows | Rule::series_entries => "`{`",
@@ -435,6 +437,28 @@ impl Builder {
                     });
                 }
                 decl(name, DeclKind::Def { kind, ty, versions })
+            }
+            Rule::fn_decl => {
+                let name = self.ident(next()?);
+                let mut params = Vec::new();
+                for p in next()?.into_inner() {
+                    let mut pi = p.into_inner();
+                    let pname = self.ident(pi.next()?);
+                    let pty = self.type_expr(pi.next()?);
+                    params.push((pname, pty));
+                }
+                let ty = self.type_expr(next()?);
+                let body = self.expr(next()?);
+                let cite = next().map(|c| self.citation(c));
+                decl(
+                    name,
+                    DeclKind::Function {
+                        params,
+                        ty,
+                        body,
+                        cite,
+                    },
+                )
             }
             Rule::accum_decl => {
                 let name = self.ident(next()?);
