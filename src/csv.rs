@@ -23,113 +23,153 @@ pub struct Record<'a> {
     pub span: Span,
 }
 
-/// Splits `text` into records. A malformed record (an unclosed quote, text after a
-/// closing quote) is reported and skipped; reading goes on with the next line.
+/// Splits `text` into records, one at a time, so a 200,000-row catalog is never held twice.
+/// A malformed record (an unclosed quote, text after a closing quote) is reported and
+/// skipped; reading goes on with the next line.
+pub struct Records<'a> {
+    file: FileId,
+    text: &'a str,
+    i: usize,
+    done: bool,
+}
+
+/// The records of a CSV text.
+pub fn records(file: FileId, text: &str) -> Records<'_> {
+    let i = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    Records {
+        file,
+        text,
+        i,
+        done: false,
+    }
+}
+
+/// All records and problems at once (for small files).
 pub fn read(file: FileId, text: &str) -> (Vec<Record<'_>>, Vec<Diagnostic>) {
-    let bytes = text.as_bytes();
-    let mut records = Vec::new();
+    let mut recs = Vec::new();
     let mut diags = Vec::new();
-    let mut i = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    while i < bytes.len() {
-        let line_start = i;
-        let mut cells = Vec::new();
-        let mut bad = false;
-        loop {
-            let cell_start = i;
-            let value: Cow<'_, str>;
-            if bytes.get(i) == Some(&b'"') {
-                let mut owned = String::new();
-                i += 1;
-                let mut closed = false;
-                let mut seg = i;
-                while i < bytes.len() {
-                    if bytes.get(i) == Some(&b'"') {
-                        owned.push_str(text.get(seg..i).unwrap_or(""));
-                        if bytes.get(i + 1) == Some(&b'"') {
-                            owned.push('"');
-                            i += 2;
-                            seg = i;
-                            continue;
+    for r in records(file, text) {
+        match r {
+            Ok(rec) => recs.push(rec),
+            Err(d) => diags.push(d),
+        }
+    }
+    (recs, diags)
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, Diagnostic>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (file, text) = (self.file, self.text);
+        let bytes = text.as_bytes();
+        let mut i = self.i;
+        while !self.done && i < bytes.len() {
+            let line_start = i;
+            let mut cells = Vec::new();
+            let mut bad: Option<Diagnostic> = None;
+            loop {
+                let cell_start = i;
+                let value: Cow<'a, str>;
+                if bytes.get(i) == Some(&b'"') {
+                    let mut owned = String::new();
+                    i += 1;
+                    let mut closed = false;
+                    let mut seg = i;
+                    while i < bytes.len() {
+                        if bytes.get(i) == Some(&b'"') {
+                            owned.push_str(text.get(seg..i).unwrap_or(""));
+                            if bytes.get(i + 1) == Some(&b'"') {
+                                owned.push('"');
+                                i += 2;
+                                seg = i;
+                                continue;
+                            }
+                            i += 1;
+                            closed = true;
+                            break;
                         }
                         i += 1;
-                        closed = true;
-                        break;
                     }
-                    i += 1;
-                }
-                if !closed {
-                    diags.push(
-                        Diagnostic::new(
+                    if !closed {
+                        self.done = true;
+                        self.i = bytes.len();
+                        return Some(Err(Diagnostic::new(
                             Code::CsvMalformed,
                             Span::new(file, cell_start, cell_start + 1),
                             "a quoted CSV cell is never closed",
                         )
                         .label("quote opens here")
-                        .help("close the cell with `\"`; write a quote inside a cell as `\"\"`"),
-                    );
-                    return (records, diags);
-                }
-                if !matches!(bytes.get(i), None | Some(b',') | Some(b'\n') | Some(b'\r')) {
-                    let end = next_line(bytes, i);
-                    diags.push(
-                        Diagnostic::new(
-                            Code::CsvMalformed,
-                            Span::new(file, i, i + 1),
-                            "text after the closing quote of a CSV cell",
-                        )
-                        .label("unexpected text")
-                        .help("put the whole cell inside the quotes"),
-                    );
-                    bad = true;
-                    i = end;
-                    break;
-                }
-                value = Cow::Owned(owned);
-            } else {
-                while i < bytes.len() && !matches!(bytes.get(i), Some(b',') | Some(b'\n')) {
-                    i += 1;
-                }
-                let mut end = i;
-                if end > cell_start && bytes.get(end - 1) == Some(&b'\r') {
-                    end -= 1;
-                }
-                value = Cow::Borrowed(text.get(cell_start..end).unwrap_or(""));
-            }
-            let end = if bytes.get(i.saturating_sub(1)) == Some(&b'\r') && i > cell_start {
-                i - 1
-            } else {
-                i
-            };
-            cells.push(Cell {
-                text: value,
-                span: Span::new(file, cell_start, end.max(cell_start)),
-            });
-            match bytes.get(i) {
-                Some(b',') => i += 1,
-                Some(b'\r') => {
-                    i += 1;
-                    if bytes.get(i) == Some(&b'\n') {
+                        .help(
+                            "close the cell with `\"`; write a quote inside a cell as `\"\"`",
+                        )));
+                    }
+                    if !matches!(bytes.get(i), None | Some(b',') | Some(b'\n') | Some(b'\r')) {
+                        let end = next_line(bytes, i);
+                        bad = Some(
+                            Diagnostic::new(
+                                Code::CsvMalformed,
+                                Span::new(file, i, i + 1),
+                                "text after the closing quote of a CSV cell",
+                            )
+                            .label("unexpected text")
+                            .help("put the whole cell inside the quotes"),
+                        );
+                        i = end;
+                        break;
+                    }
+                    value = Cow::Owned(owned);
+                } else {
+                    while i < bytes.len() && !matches!(bytes.get(i), Some(b',') | Some(b'\n')) {
                         i += 1;
                     }
-                    break;
+                    let mut end = i;
+                    if end > cell_start && bytes.get(end - 1) == Some(&b'\r') {
+                        end -= 1;
+                    }
+                    value = Cow::Borrowed(text.get(cell_start..end).unwrap_or(""));
                 }
-                Some(b'\n') => {
-                    i += 1;
-                    break;
+                let end = if bytes.get(i.saturating_sub(1)) == Some(&b'\r') && i > cell_start {
+                    i - 1
+                } else {
+                    i
+                };
+                cells.push(Cell {
+                    text: value,
+                    span: Span::new(file, cell_start, end.max(cell_start)),
+                });
+                match bytes.get(i) {
+                    Some(b',') => i += 1,
+                    Some(b'\r') => {
+                        i += 1;
+                        if bytes.get(i) == Some(&b'\n') {
+                            i += 1;
+                        }
+                        break;
+                    }
+                    Some(b'\n') => {
+                        i += 1;
+                        break;
+                    }
+                    _ => break,
                 }
-                _ => break,
+            }
+            let line_end = i;
+            self.i = i;
+            if let Some(d) = bad {
+                return Some(Err(d));
+            }
+            let blank = cells.len() == 1 && cells.first().is_some_and(|c| c.text.trim().is_empty());
+            if !blank {
+                return Some(Ok(Record {
+                    cells,
+                    span: Span::new(file, line_start, trim_eol(bytes, line_start, line_end)),
+                }));
             }
         }
-        let line_end = i;
-        let blank = cells.len() == 1 && cells.first().is_some_and(|c| c.text.trim().is_empty());
-        if !bad && !blank {
-            records.push(Record {
-                cells,
-                span: Span::new(file, line_start, trim_eol(bytes, line_start, line_end)),
-            });
-        }
+        self.i = i;
+        None
     }
-    (records, diags)
 }
 
 fn next_line(bytes: &[u8], mut i: usize) -> usize {

@@ -1,4 +1,4 @@
-//! A fast non-cryptographic hasher (the Fx hash of rustc) for catalog codes and table keys.
+//! A fast non-cryptographic hasher (the Fx hash of rustc, with a final mix) for catalog codes and table keys.
 //! Keys come from the ruleset's own data, not from an attacker who could choose collisions
 //! at will, and a 200,000-row catalog is hashed on every load.
 
@@ -60,9 +60,36 @@ impl Hasher for FxHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        // The multiply leaves the low bits depending only on the low input bytes, and codes
+        // such as `X0000001` differ only in their high bytes: mix before the table takes
+        // its bucket from the low bits.
+        let mut h = self.hash;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 }
 
 /// A `HashMap` with the Fx hasher.
 pub type FxHashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn similar_codes_spread_over_buckets() {
+        let b = BuildHasherDefault::<FxHasher>::default();
+        let mut low = std::collections::HashSet::new();
+        for i in 0..1000 {
+            low.insert(b.hash_one(format!("X{i:07}")) & 0xfff);
+        }
+        assert!(
+            low.len() > 700,
+            "only {} distinct low bit patterns",
+            low.len()
+        );
+    }
+}

@@ -552,9 +552,14 @@ impl Checker<'_> {
             }
             RowSource::File(rel, span) => {
                 if let Some((id, text)) = self.load_csv(dir, rel, *span) {
-                    let (records, diags) = csv::read(id, &text);
-                    self.diags.extend(diags);
-                    self.catalog_rows_from_csv(decl, &cols, records, *span, &mut out_rows);
+                    out_rows.reserve(text.bytes().filter(|b| *b == b'\n').count());
+                    self.catalog_rows_from_csv(
+                        decl,
+                        &cols,
+                        csv::records(id, &text),
+                        *span,
+                        &mut out_rows,
+                    );
                 }
             }
         }
@@ -616,12 +621,12 @@ impl Checker<'_> {
         &mut self,
         decl: &Decl,
         cols: &[Column],
-        records: Vec<csv::Record<'_>>,
+        records: csv::Records<'_>,
         src_span: Span,
         out: &mut Vec<CatalogRow>,
     ) {
-        let mut it = records.into_iter();
-        let Some(header) = it.next() else {
+        let mut it = records;
+        let Some(header) = next_ok(&mut it, &mut self.diags) else {
             self.err(
                 Diagnostic::new(
                     Code::CsvMissingColumn,
@@ -669,7 +674,10 @@ impl Checker<'_> {
         let from_col = find("valid_from");
         let until_col = find("valid_until");
         let width = header.cells.len();
-        for (n, rec) in it.enumerate() {
+        let mut n = 0usize;
+        while let Some(rec) = next_ok(&mut it, &mut self.diags) {
+            n += 1;
+            let n = n - 1;
             if out.len() >= self.limits.max_catalog_rows {
                 self.err(
                     Diagnostic::new(
@@ -920,6 +928,17 @@ impl Checker<'_> {
             span: decl.name.span,
         }
     }
+}
+
+/// The next well-formed record; malformed ones become diagnostics.
+fn next_ok<'a>(it: &mut csv::Records<'a>, diags: &mut Vec<Diagnostic>) -> Option<csv::Record<'a>> {
+    for r in it.by_ref() {
+        match r {
+            Ok(rec) => return Some(rec),
+            Err(d) => diags.push(d),
+        }
+    }
+    None
 }
 
 /// Parses a decimal written in a CSV or JSON string (no exponent, optional sign).
