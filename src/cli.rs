@@ -59,6 +59,17 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
     },
+    /// Run the test cases that ship with rulesets (`tests/*.json` in a ruleset directory).
+    Test {
+        /// Files or directories (default: `rulesets`).
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Also write JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
     /// Settle claims: `rulec eval RULESET CLAIM.json`, or `--rulesets DIR` to route by region.
     Eval {
         /// The ruleset directory (omit with `--rulesets`).
@@ -108,6 +119,7 @@ pub fn run() -> i32 {
             deny_warnings,
             color,
         } => check(paths, format, deny_warnings, color),
+        Cmd::Test { paths, format, junit } => test(paths, format, junit),
         Cmd::Eval {
             ruleset,
             claim,
@@ -183,4 +195,35 @@ fn check(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, color: Color)
         }
     }
     i32::from(errors > 0)
+}
+
+fn test(paths: Vec<PathBuf>, format: Format, junit: Option<PathBuf>) -> i32 {
+    let paths = if paths.is_empty() { vec![PathBuf::from("rulesets")] } else { paths };
+    let report = match rulec::testing::run_paths(&paths, &Limits::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if let Some(path) = junit {
+        if let Err(e) = std::fs::write(&path, rulec::testing::render_junit(&report)) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            return 2;
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        }
+        Format::Human => {
+            let _ = write!(out, "{}", rulec::testing::render_human(&report));
+        }
+    }
+    if report.results.is_empty() {
+        eprintln!("error: no test cases found (ruleset directories hold them in tests/*.json)");
+        return 1;
+    }
+    i32::from(report.failed() > 0)
 }

@@ -514,6 +514,12 @@ impl Builder {
                                 span: vspan,
                             });
                         }
+                        Rule::citation => {
+                            let c = self.citation(x);
+                            if let Some(v) = versions.last_mut() {
+                                v.cite = Some(c);
+                            }
+                        }
                         Rule::table_version => {
                             let vspan = self.span(&x);
                             let mut vi = x.into_inner();
@@ -628,9 +634,16 @@ impl Builder {
             }
             Rule::bands_decl => {
                 let name = self.ident(next()?);
-                let mut versions = Vec::new();
+                let mut versions: Vec<Versioned<Vec<Band>>> = Vec::new();
                 for x in it {
                     let vspan = self.span(&x);
+                    if x.as_rule() == Rule::citation {
+                        let c = self.citation(x);
+                        if let Some(v) = versions.last_mut() {
+                            v.cite = Some(c);
+                        }
+                        continue;
+                    }
                     if x.as_rule() == Rule::band_rows {
                         let value = self.bands(x);
                         versions.push(Versioned {

@@ -1,0 +1,372 @@
+//! `rulec test`: the test cases that ship with rulesets.
+//!
+//! A ruleset directory may hold a `tests/` folder of JSON files. Each file holds one case or
+//! an array of cases:
+//!
+//! ```json
+//! { "name": "level 1, active: 80%",
+//!   "source": "binzhou-outpatient-pooling-2024.txt: 一级医院报销比例 80%",
+//!   "as_of": "2024-06-10",
+//!   "claim": { … the standard claim … },
+//!   "expect": { "funds.outpatient_pooling": "80.00", "patient_pays": "20.00" },
+//!   "expect_values": { "deductible_now": "0.00" },
+//!   "expect_error": { "code": "rulec::E0701", "message": "no version" } }
+//! ```
+//!
+//! `expect` paths point into the settlement JSON; `expect_values` name intermediate
+//! definitions (read from the explanation). A case expects either values or an error.
+
+use crate::api::{EvalOptions, Ruleset};
+use crate::explain::{render_tree, TraceNode};
+use crate::limits::Limits;
+use crate::load::find_rulesets;
+use crate::value::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One test case as written.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What it checks.
+    pub name: String,
+    /// The source document and passage the numbers come from, if any.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Evaluate as of this date instead of the claim's date.
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// The claim.
+    pub claim: Json,
+    /// Expected settlement fields: path → value.
+    #[serde(default)]
+    pub expect: BTreeMap<String, Json>,
+    /// Expected intermediate values: definition name → value.
+    #[serde(default)]
+    pub expect_values: BTreeMap<String, Json>,
+    /// The expected error.
+    #[serde(default)]
+    pub expect_error: Option<ExpectError>,
+}
+
+/// An expected error.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectError {
+    /// Its code, e.g. `rulec::E0705`.
+    pub code: String,
+    /// Text the message contains.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A field that differs.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Mismatch {
+    /// The path or definition name.
+    pub field: String,
+    /// Expected.
+    pub expected: String,
+    /// Actual (`(missing)` when absent).
+    pub actual: String,
+    /// The explanation of the actual value, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+}
+
+/// The outcome of one case.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    /// The ruleset directory.
+    pub ruleset: String,
+    /// The file holding the case.
+    pub file: String,
+    /// The case's name.
+    pub name: String,
+    /// Its source, if given.
+    pub source: Option<String>,
+    /// True when everything matched.
+    pub passed: bool,
+    /// What differed.
+    pub mismatches: Vec<Mismatch>,
+    /// A problem with the case itself or an unexpected error, rendered.
+    pub error: Option<String>,
+}
+
+/// Every case result of a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TestReport {
+    /// Results in order.
+    pub results: Vec<CaseResult>,
+}
+
+impl TestReport {
+    /// Number of passed cases.
+    pub fn passed(&self) -> usize {
+        self.results.iter().filter(|r| r.passed).count()
+    }
+
+    /// Number of failed cases.
+    pub fn failed(&self) -> usize {
+        self.results.len() - self.passed()
+    }
+}
+
+fn show(j: &Json) -> String {
+    match j {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Compares an expected and an actual value: decimals compare by value (`80` = `"80.00"`).
+fn same(expected: &Json, actual: &Json) -> bool {
+    let (e, a) = (show(expected), show(actual));
+    if e == a {
+        return true;
+    }
+    match (e.parse::<rust_decimal::Decimal>(), a.parse::<rust_decimal::Decimal>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn find_node<'a>(nodes: &'a [TraceNode], name: &str) -> Option<&'a TraceNode> {
+    for n in nodes {
+        if n.name == name && n.note.as_deref() != Some("computed above") {
+            return Some(n);
+        }
+        if let Some(x) = find_node(&n.children, name) {
+            return Some(x);
+        }
+    }
+    None
+}
+
+fn lookup<'a>(j: &'a Json, path: &str) -> Option<&'a Json> {
+    path.split('.').try_fold(j, |cur, part| cur.get(part))
+}
+
+/// Runs one case against a loaded ruleset.
+pub fn run_case(rs: &Ruleset, case: &Case, ruleset: &str, file: &str) -> CaseResult {
+    let mut result = CaseResult {
+        ruleset: ruleset.to_string(),
+        file: file.to_string(),
+        name: case.name.clone(),
+        source: case.source.clone(),
+        passed: false,
+        mismatches: Vec::new(),
+        error: None,
+    };
+    let as_of = match case.as_of.as_deref().map(Date::parse) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => {
+            result.error = Some(format!("the case's as_of is not a date: {e}"));
+            return result;
+        }
+    };
+    let opts = EvalOptions { as_of };
+    match (rs.evaluate_traced(&case.claim, &opts), &case.expect_error) {
+        (Err(e), Some(want)) => {
+            let hit = e.diagnostics.iter().any(|d| {
+                d.code.as_str() == want.code && want.message.as_deref().is_none_or(|m| d.message.contains(m))
+            });
+            if hit {
+                result.passed = true;
+            } else {
+                result.mismatches.push(Mismatch {
+                    field: "error".into(),
+                    expected: format!("{}{}", want.code, want.message.as_deref().map(|m| format!(": …{m}…")).unwrap_or_default()),
+                    actual: e.diagnostics.iter().map(|d| format!("{}: {}", d.code, d.message)).collect::<Vec<_>>().join("; "),
+                    explanation: Some(e.render_human()),
+                });
+            }
+        }
+        (Ok((s, _)), Some(want)) => {
+            result.mismatches.push(Mismatch {
+                field: "error".into(),
+                expected: want.code.clone(),
+                actual: format!("no error; settled {}", rs.settlement_json(&s)),
+                explanation: None,
+            });
+        }
+        (Err(e), None) => result.error = Some(e.render_human()),
+        (Ok((s, trace)), None) => {
+            let json = rs.settlement_json(&s);
+            for (path, want) in &case.expect {
+                let got = lookup(&json, path);
+                if !got.is_some_and(|g| same(want, g)) {
+                    let leaf = path.rsplit('.').next().unwrap_or(path);
+                    result.mismatches.push(Mismatch {
+                        field: path.clone(),
+                        expected: show(want),
+                        actual: got.map(show).unwrap_or_else(|| "(missing)".into()),
+                        explanation: find_node(&trace, leaf).map(|n| render_tree(std::slice::from_ref(n))),
+                    });
+                }
+            }
+            for (name, want) in &case.expect_values {
+                let node = find_node(&trace, name);
+                let ok = node.is_some_and(|n| same(want, &Json::String(n.value.clone())));
+                if !ok {
+                    result.mismatches.push(Mismatch {
+                        field: name.clone(),
+                        expected: show(want),
+                        actual: node.map(|n| n.value.clone()).unwrap_or_else(|| "(not computed for this claim)".into()),
+                        explanation: node.map(|n| render_tree(std::slice::from_ref(n))),
+                    });
+                }
+            }
+            if case.expect.is_empty() && case.expect_values.is_empty() {
+                result.error = Some("the case expects nothing: give `expect`, `expect_values` or `expect_error`".into());
+            } else {
+                result.passed = result.mismatches.is_empty();
+            }
+        }
+    }
+    result
+}
+
+/// Reads the cases of one file (one case, or an array of them).
+pub fn read_cases(path: &Path) -> Result<Vec<Case>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let j: Json = serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let list = match j {
+        Json::Array(a) => a,
+        other => vec![other],
+    };
+    list.into_iter()
+        .enumerate()
+        .map(|(i, c)| serde_json::from_value::<Case>(c).map_err(|e| format!("case {}: {e}", i + 1)))
+        .collect()
+}
+
+/// Runs the cases of every ruleset under `paths`.
+pub fn run_paths(paths: &[PathBuf], limits: &Limits) -> std::io::Result<TestReport> {
+    let mut report = TestReport::default();
+    let mut dirs = Vec::new();
+    for p in paths {
+        dirs.extend(find_rulesets(p)?);
+    }
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        let tests_dir = dir.join("tests");
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(&tests_dir) {
+            Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect(),
+            Err(_) => continue,
+        };
+        files.sort();
+        let name = dir.display().to_string();
+        let rs = match Ruleset::load_dir(&dir, limits.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                report.results.push(CaseResult {
+                    ruleset: name.clone(),
+                    file: tests_dir.display().to_string(),
+                    name: "the ruleset checks".into(),
+                    source: None,
+                    passed: false,
+                    mismatches: Vec::new(),
+                    error: Some(e.render_human()),
+                });
+                continue;
+            }
+        };
+        for f in files {
+            let fname = f.display().to_string();
+            match read_cases(&f) {
+                Ok(cases) => {
+                    for c in &cases {
+                        report.results.push(run_case(&rs, c, &name, &fname));
+                    }
+                }
+                Err(e) => report.results.push(CaseResult {
+                    ruleset: name.clone(),
+                    file: fname,
+                    name: "the test file reads".into(),
+                    source: None,
+                    passed: false,
+                    mismatches: Vec::new(),
+                    error: Some(e),
+                }),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Renders results for people: failures in full, then a summary line.
+pub fn render_human(report: &TestReport) -> String {
+    let mut out = String::new();
+    let mut current = "";
+    for r in &report.results {
+        if r.ruleset != current {
+            current = &r.ruleset;
+            out.push_str(&format!("\n{current}\n"));
+        }
+        out.push_str(&format!("  {} {}\n", if r.passed { "ok  " } else { "FAIL" }, r.name));
+        if r.passed {
+            continue;
+        }
+        out.push_str(&format!("       in {}\n", r.file));
+        if let Some(s) = &r.source {
+            out.push_str(&format!("       source: {s}\n"));
+        }
+        for m in &r.mismatches {
+            out.push_str(&format!("       {}: expected {}, got {}\n", m.field, m.expected, m.actual));
+            if let Some(e) = &m.explanation {
+                for line in e.lines() {
+                    out.push_str(&format!("         {line}\n"));
+                }
+            }
+        }
+        if let Some(e) = &r.error {
+            for line in e.lines() {
+                out.push_str(&format!("       {line}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("\n{} passed, {} failed\n", report.passed(), report.failed()));
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Renders results as JUnit XML, one test suite per ruleset.
+pub fn render_junit(report: &TestReport) -> String {
+    let mut suites: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+    for r in &report.results {
+        suites.entry(&r.ruleset).or_default().push(r);
+    }
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!("<testsuites tests=\"{}\" failures=\"{}\">\n", report.results.len(), report.failed()));
+    for (name, cases) in suites {
+        let failures = cases.iter().filter(|c| !c.passed).count();
+        out.push_str(&format!("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n", xml_escape(name), cases.len()));
+        for c in cases {
+            out.push_str(&format!("    <testcase classname=\"{}\" name=\"{}\"", xml_escape(&c.file), xml_escape(&c.name)));
+            if c.passed {
+                out.push_str("/>\n");
+                continue;
+            }
+            let mut text = String::new();
+            for m in &c.mismatches {
+                text.push_str(&format!("{}: expected {}, got {}\n", m.field, m.expected, m.actual));
+            }
+            if let Some(e) = &c.error {
+                text.push_str(e);
+            }
+            let first = text.lines().next().unwrap_or("failed").to_string();
+            out.push_str(&format!(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", xml_escape(&first), xml_escape(&text)));
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
