@@ -119,7 +119,11 @@ pub fn run() -> i32 {
             deny_warnings,
             color,
         } => check(paths, format, deny_warnings, color),
-        Cmd::Test { paths, format, junit } => test(paths, format, junit),
+        Cmd::Test {
+            paths,
+            format,
+            junit,
+        } => test(paths, format, junit),
         Cmd::Eval {
             ruleset,
             claim,
@@ -198,7 +202,11 @@ fn check(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, color: Color)
 }
 
 fn test(paths: Vec<PathBuf>, format: Format, junit: Option<PathBuf>) -> i32 {
-    let paths = if paths.is_empty() { vec![PathBuf::from("rulesets")] } else { paths };
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("rulesets")]
+    } else {
+        paths
+    };
     let report = match rulec::testing::run_paths(&paths, &Limits::default()) {
         Ok(r) => r,
         Err(e) => {
@@ -215,7 +223,11 @@ fn test(paths: Vec<PathBuf>, format: Format, junit: Option<PathBuf>) -> i32 {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {
-            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
         }
         Format::Human => {
             let _ = write!(out, "{}", rulec::testing::render_human(&report));

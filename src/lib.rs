@@ -23,6 +23,6 @@ pub mod load;
 pub mod project;
 pub mod source;
 pub mod syntax;
+pub mod testing;
 pub mod types;
 pub mod value;
-pub mod testing;

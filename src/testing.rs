@@ -127,7 +127,10 @@ fn same(expected: &Json, actual: &Json) -> bool {
     if e == a {
         return true;
     }
-    match (e.parse::<rust_decimal::Decimal>(), a.parse::<rust_decimal::Decimal>()) {
+    match (
+        e.parse::<rust_decimal::Decimal>(),
+        a.parse::<rust_decimal::Decimal>(),
+    ) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
@@ -172,15 +175,31 @@ pub fn run_case(rs: &Ruleset, case: &Case, ruleset: &str, file: &str) -> CaseRes
     match (rs.evaluate_traced(&case.claim, &opts), &case.expect_error) {
         (Err(e), Some(want)) => {
             let hit = e.diagnostics.iter().any(|d| {
-                d.code.as_str() == want.code && want.message.as_deref().is_none_or(|m| d.message.contains(m))
+                d.code.as_str() == want.code
+                    && want
+                        .message
+                        .as_deref()
+                        .is_none_or(|m| d.message.contains(m))
             });
             if hit {
                 result.passed = true;
             } else {
                 result.mismatches.push(Mismatch {
                     field: "error".into(),
-                    expected: format!("{}{}", want.code, want.message.as_deref().map(|m| format!(": …{m}…")).unwrap_or_default()),
-                    actual: e.diagnostics.iter().map(|d| format!("{}: {}", d.code, d.message)).collect::<Vec<_>>().join("; "),
+                    expected: format!(
+                        "{}{}",
+                        want.code,
+                        want.message
+                            .as_deref()
+                            .map(|m| format!(": …{m}…"))
+                            .unwrap_or_default()
+                    ),
+                    actual: e
+                        .diagnostics
+                        .iter()
+                        .map(|d| format!("{}: {}", d.code, d.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                     explanation: Some(e.render_human()),
                 });
             }
@@ -204,7 +223,8 @@ pub fn run_case(rs: &Ruleset, case: &Case, ruleset: &str, file: &str) -> CaseRes
                         field: path.clone(),
                         expected: show(want),
                         actual: got.map(show).unwrap_or_else(|| "(missing)".into()),
-                        explanation: find_node(&trace, leaf).map(|n| render_tree(std::slice::from_ref(n))),
+                        explanation: find_node(&trace, leaf)
+                            .map(|n| render_tree(std::slice::from_ref(n))),
                     });
                 }
             }
@@ -215,13 +235,18 @@ pub fn run_case(rs: &Ruleset, case: &Case, ruleset: &str, file: &str) -> CaseRes
                     result.mismatches.push(Mismatch {
                         field: name.clone(),
                         expected: show(want),
-                        actual: node.map(|n| n.value.clone()).unwrap_or_else(|| "(not computed for this claim)".into()),
+                        actual: node
+                            .map(|n| n.value.clone())
+                            .unwrap_or_else(|| "(not computed for this claim)".into()),
                         explanation: node.map(|n| render_tree(std::slice::from_ref(n))),
                     });
                 }
             }
             if case.expect.is_empty() && case.expect_values.is_empty() {
-                result.error = Some("the case expects nothing: give `expect`, `expect_values` or `expect_error`".into());
+                result.error = Some(
+                    "the case expects nothing: give `expect`, `expect_values` or `expect_error`"
+                        .into(),
+                );
             } else {
                 result.passed = result.mismatches.is_empty();
             }
@@ -256,7 +281,11 @@ pub fn run_paths(paths: &[PathBuf], limits: &Limits) -> std::io::Result<TestRepo
     for dir in dirs {
         let tests_dir = dir.join("tests");
         let mut files: Vec<PathBuf> = match std::fs::read_dir(&tests_dir) {
-            Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect(),
+            Ok(rd) => rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect(),
             Err(_) => continue,
         };
         files.sort();
@@ -308,7 +337,11 @@ pub fn render_human(report: &TestReport) -> String {
             current = &r.ruleset;
             out.push_str(&format!("\n{current}\n"));
         }
-        out.push_str(&format!("  {} {}\n", if r.passed { "ok  " } else { "FAIL" }, r.name));
+        out.push_str(&format!(
+            "  {} {}\n",
+            if r.passed { "ok  " } else { "FAIL" },
+            r.name
+        ));
         if r.passed {
             continue;
         }
@@ -317,7 +350,10 @@ pub fn render_human(report: &TestReport) -> String {
             out.push_str(&format!("       source: {s}\n"));
         }
         for m in &r.mismatches {
-            out.push_str(&format!("       {}: expected {}, got {}\n", m.field, m.expected, m.actual));
+            out.push_str(&format!(
+                "       {}: expected {}, got {}\n",
+                m.field, m.expected, m.actual
+            ));
             if let Some(e) = &m.explanation {
                 for line in e.lines() {
                     out.push_str(&format!("         {line}\n"));
@@ -330,12 +366,19 @@ pub fn render_human(report: &TestReport) -> String {
             }
         }
     }
-    out.push_str(&format!("\n{} passed, {} failed\n", report.passed(), report.failed()));
+    out.push_str(&format!(
+        "\n{} passed, {} failed\n",
+        report.passed(),
+        report.failed()
+    ));
     out
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Renders results as JUnit XML, one test suite per ruleset.
@@ -345,25 +388,44 @@ pub fn render_junit(report: &TestReport) -> String {
         suites.entry(&r.ruleset).or_default().push(r);
     }
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!("<testsuites tests=\"{}\" failures=\"{}\">\n", report.results.len(), report.failed()));
+    out.push_str(&format!(
+        "<testsuites tests=\"{}\" failures=\"{}\">\n",
+        report.results.len(),
+        report.failed()
+    ));
     for (name, cases) in suites {
         let failures = cases.iter().filter(|c| !c.passed).count();
-        out.push_str(&format!("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n", xml_escape(name), cases.len()));
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
+            xml_escape(name),
+            cases.len()
+        ));
         for c in cases {
-            out.push_str(&format!("    <testcase classname=\"{}\" name=\"{}\"", xml_escape(&c.file), xml_escape(&c.name)));
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml_escape(&c.file),
+                xml_escape(&c.name)
+            ));
             if c.passed {
                 out.push_str("/>\n");
                 continue;
             }
             let mut text = String::new();
             for m in &c.mismatches {
-                text.push_str(&format!("{}: expected {}, got {}\n", m.field, m.expected, m.actual));
+                text.push_str(&format!(
+                    "{}: expected {}, got {}\n",
+                    m.field, m.expected, m.actual
+                ));
             }
             if let Some(e) = &c.error {
                 text.push_str(e);
             }
             let first = text.lines().next().unwrap_or("failed").to_string();
-            out.push_str(&format!(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", xml_escape(&first), xml_escape(&text)));
+            out.push_str(&format!(
+                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                xml_escape(&first),
+                xml_escape(&text)
+            ));
         }
         out.push_str("  </testsuite>\n");
     }
