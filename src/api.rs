@@ -16,7 +16,7 @@ use crate::eval::{num, Eval, Settlement};
 use crate::explain::{render_tree, TraceNode};
 use crate::ir;
 use crate::limits::Limits;
-use crate::project::{check_paths, check_sources, CheckReport, RunError};
+use crate::project::{check_ruleset, check_sources, CheckReport, RunError};
 use crate::source::SourceMap;
 use crate::types::Type;
 use crate::value::{format_money, Date, Money, Rate, Value};
@@ -141,19 +141,7 @@ fn from_report(mut report: CheckReport, limits: Limits) -> Result<Ruleset, Error
 impl Ruleset {
     /// Loads and checks the ruleset in a directory (with its parents).
     pub fn load_dir(path: impl AsRef<Path>, limits: Limits) -> Result<Ruleset, Error> {
-        let report = check_paths(&[path.as_ref().to_path_buf()], limits.clone())?;
-        if report.rulesets.len() > 1 {
-            return Err(Error::one(
-                Diagnostic::global(
-                    Code::NoRuleFiles,
-                    format!(
-                        "`{}` holds several rulesets; load one directory",
-                        path.as_ref().display()
-                    ),
-                ),
-                &Arc::new(report.map),
-            ));
-        }
+        let report = check_ruleset(path.as_ref(), limits.clone())?;
         from_report(report, limits)
     }
 

@@ -56,10 +56,20 @@ pub fn with_big_stack<T: Send + 'static>(
 /// ruleset; a directory without is searched for rulesets below it.
 pub fn check_paths(paths: &[PathBuf], limits: Limits) -> Result<CheckReport, RunError> {
     let paths = paths.to_vec();
-    with_big_stack(move || check_paths_inline(&paths, limits))?
+    with_big_stack(move || check_paths_inline(&paths, limits, true))?
 }
 
-fn check_paths_inline(paths: &[PathBuf], limits: Limits) -> Result<CheckReport, RunError> {
+/// Checks exactly one ruleset directory (with its parents), not the rulesets below it.
+pub fn check_ruleset(dir: &Path, limits: Limits) -> Result<CheckReport, RunError> {
+    let paths = vec![dir.to_path_buf()];
+    with_big_stack(move || check_paths_inline(&paths, limits, false))?
+}
+
+fn check_paths_inline(
+    paths: &[PathBuf],
+    limits: Limits,
+    search: bool,
+) -> Result<CheckReport, RunError> {
     let mut loader = Loader::new(limits);
     let mut targets: Vec<PathBuf> = Vec::new();
     let mut empty_dirs = Vec::new();
@@ -69,7 +79,9 @@ fn check_paths_inline(paths: &[PathBuf], limits: Limits) -> Result<CheckReport, 
             source: e,
         };
         let meta = std::fs::metadata(p).map_err(io)?;
-        if meta.is_dir() {
+        if meta.is_dir() && !search {
+            targets.push(p.clone());
+        } else if meta.is_dir() {
             let found = find_rulesets(p).map_err(io)?;
             if found.is_empty() {
                 empty_dirs.push(p.clone());

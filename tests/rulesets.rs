@@ -1,0 +1,183 @@
+//! The shipped rulesets: they check with no error and no warning, and every case they ship
+//! passes (`rulec test rulesets/`), at least 10 per ruleset and 80 in all.
+
+use rulec::limits::Limits;
+use rulec::project::check_paths;
+use rulec::testing::{render_human, render_junit, run_paths};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+const REGIONS: &[&str] = &[
+    "rulesets/china",
+    "rulesets/shandong",
+    "rulesets/shandong/binzhou",
+    "rulesets/shandong/qingdao",
+    "rulesets/jilin",
+    "rulesets/jilin/changchun",
+    "rulesets/beijing",
+    "rulesets/sichuan/chengdu",
+];
+
+#[test]
+fn shipped_rulesets_check_cleanly() {
+    let report = check_paths(&[PathBuf::from("rulesets")], Limits::default()).expect("readable");
+    let diags = report.diags.sorted();
+    assert!(
+        diags.is_empty(),
+        "{}",
+        rulec::diag::render_human(&diags, &report.map, false)
+    );
+    for r in REGIONS {
+        assert!(
+            report.rulesets.iter().any(|(p, _)| p == &PathBuf::from(r)),
+            "{r} is not a ruleset"
+        );
+    }
+}
+
+#[test]
+fn shipped_cases_pass() {
+    let report = run_paths(&[PathBuf::from("rulesets")], &Limits::default()).expect("readable");
+    assert_eq!(report.failed(), 0, "{}", render_human(&report));
+    assert!(
+        report.results.len() >= 80,
+        "only {} cases",
+        report.results.len()
+    );
+    let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &report.results {
+        *per.entry(r.ruleset.as_str()).or_default() += 1;
+    }
+    for r in REGIONS {
+        let n = per.get(r).copied().unwrap_or(0);
+        assert!(n >= 10, "{r} ships {n} cases, fewer than 10");
+    }
+    let junit = render_junit(&report);
+    assert!(
+        junit.contains("<testsuites")
+            && junit.contains(&format!("tests=\"{}\"", report.results.len()))
+    );
+}
+
+#[test]
+fn the_source_numbers_are_cases() {
+    let report = run_paths(&[PathBuf::from("rulesets")], &Limits::default()).expect("readable");
+    for (ruleset, needle) in [
+        ("rulesets/beijing", "3,480"),
+        ("rulesets/sichuan/chengdu", "700"),
+        ("rulesets/jilin/changchun", "22,000 and 46,000"),
+        ("rulesets/jilin", "300,000 on 2023-12-31"),
+        ("rulesets/jilin", "400,000 from 2024-01-01"),
+        ("rulesets/shandong/binzhou", "retiree cap of 5,500"),
+        ("rulesets/shandong/qingdao", "2024 natural delivery: 2,605"),
+        ("rulesets/shandong/qingdao", "2025 caesarean: 3,815"),
+    ] {
+        let hit = report
+            .results
+            .iter()
+            .find(|r| r.ruleset == ruleset && r.name.contains(needle));
+        let hit = hit.unwrap_or_else(|| panic!("no case `{needle}` in {ruleset}"));
+        assert!(
+            hit.passed && hit.source.is_some(),
+            "{needle}: must pass and name its source"
+        );
+    }
+}
+
+#[test]
+fn rulec_test_command_reports_and_fails_on_a_wrong_expectation() {
+    let exe = env!("CARGO_BIN_EXE_rulec");
+    let out = Command::new(exe)
+        .args(["test", "rulesets/beijing"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" passed, 0 failed"));
+
+    // A broken copy: one expectation changed.
+    let tmp = std::env::temp_dir().join(format!("rulec-test-{}", std::process::id()));
+    let dir = tmp.join("chengdu");
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    std::fs::create_dir_all(tmp.join("china")).expect("mkdir");
+    for f in ["schema.rulec", "lines.rulec", "funds.rulec", "catalog.csv"] {
+        std::fs::copy(format!("rulesets/china/{f}"), tmp.join("china").join(f)).expect("copy");
+    }
+    let rules = std::fs::read_to_string("rulesets/sichuan/chengdu/prenatal.rulec")
+        .expect("rules")
+        .replace("../../china", "../china");
+    std::fs::write(dir.join("prenatal.rulec"), rules).expect("write");
+    let cases = std::fs::read_to_string("rulesets/sichuan/chengdu/tests/prenatal.json")
+        .expect("cases")
+        .replacen("\"700.00\"", "\"701.00\"", 1);
+    std::fs::write(dir.join("tests/prenatal.json"), cases).expect("write");
+    let junit = tmp.join("junit.xml");
+    let out = Command::new(exe)
+        .arg("test")
+        .arg(&dir)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL the 700 limit"), "{stdout}");
+    assert!(
+        stdout.contains("funds.maternity: expected 701.00, got 700.00"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fund maternity = 700.00"),
+        "the explanation of the differing value: {stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(
+        xml.contains("<failure message=\"funds.maternity: expected 701.00, got 700.00\""),
+        "{xml}"
+    );
+    let out = Command::new(exe)
+        .arg("test")
+        .arg(&dir)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(j["results"][0]["mismatches"][0]["field"], "funds.maternity");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn routing_picks_the_most_specific_ruleset() {
+    let exe = env!("CARGO_BIN_EXE_rulec");
+    let tmp = std::env::temp_dir().join(format!("rulec-route-{}.jsonl", std::process::id()));
+    let claims = [
+        r#"{"claim_id":"a","settlement_date":"2024-06-10","visit":"outpatient","insured":{"scheme":"employee","status":"active","region":"shandong/binzhou"},"facility":{"level":1,"region":"shandong/binzhou"},"items":[{"code":"ZL006","category":"service","quantity":"1","unit_price":"1200"}]}"#,
+        r#"{"claim_id":"b","settlement_date":"2024-06-10","visit":"outpatient","insured":{"scheme":"employee","status":"active","region":"shandong/weifang"},"facility":{"level":1,"region":"shandong/weifang"},"items":[{"code":"ZL006","category":"service","quantity":"1","unit_price":"1200"}]}"#,
+        r#"{"claim_id":"c","settlement_date":"2024-06-10","visit":"outpatient","insured":{"scheme":"employee","status":"active","region":"hainan/sanya"},"facility":{"level":1,"region":"hainan/sanya"},"items":[]}"#,
+    ];
+    std::fs::write(&tmp, claims.join("\n") + "\n").expect("write");
+    let out = Command::new(exe)
+        .args(["eval", "--rulesets", "rulesets", "--batch"])
+        .arg(&tmp)
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_file(&tmp);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the Hainan claim has no ruleset"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines[0]["ruleset"], "shandong/binzhou");
+    assert_eq!(lines[0]["funds"]["outpatient_pooling"], "800.00");
+    assert_eq!(lines[1]["ruleset"], "shandong");
+    assert_eq!(lines[1]["funds"]["outpatient_pooling"], "0.00");
+    assert!(lines[2]["error"][0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("hainan/sanya"));
+}
