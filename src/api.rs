@@ -191,7 +191,7 @@ impl Ruleset {
         if text.len() > self.limits.max_claim_bytes {
             return Err(Error::one(
                 Diagnostic::global(
-                    Code::InvalidClaim,
+                    Code::ClaimTooLarge,
                     format!(
                         "the claim is {} bytes, over the limit of {}",
                         text.len(),
@@ -255,14 +255,14 @@ impl Ruleset {
         claim: &Json,
         opts: &EvalOptions,
     ) -> Result<(Value, Date, Vec<Value>), Error> {
-        let claim_err = |path: String, message: String| {
+        let claim_err = |code: Code, path: String, message: String| {
             let text = if path.is_empty() {
                 message
             } else {
                 format!("{path}: {message}")
             };
             Error::one(
-                Diagnostic::global(Code::InvalidClaim, text)
+                Diagnostic::global(code, text)
                     .help("the claim must fit the ruleset's declared input"),
                 &self.map,
             )
@@ -271,7 +271,7 @@ impl Ruleset {
         let input = match &self.ir.input {
             Some((_, ty)) => reader
                 .read(claim, ty, &mut String::new(), 0)
-                .map_err(|e| claim_err(e.path, e.message))?,
+                .map_err(|e| claim_err(e.code, e.path, e.message))?,
             None => Value::None,
         };
         let mut accs = Vec::with_capacity(self.ir.accumulators.len());
@@ -279,6 +279,7 @@ impl Ruleset {
         if let Some(g) = given {
             if !g.is_object() {
                 return Err(claim_err(
+                    Code::InvalidClaim,
                     "accumulators".into(),
                     "expected an object of running totals".into(),
                 ));
@@ -288,7 +289,7 @@ impl Ruleset {
             let v = match given.and_then(|g| g.get(&a.name)) {
                 Some(j) => reader
                     .read(j, &a.ty, &mut format!("accumulators.{}", a.name), 1)
-                    .map_err(|e| claim_err(e.path, e.message))?,
+                    .map_err(|e| claim_err(e.code, e.path, e.message))?,
                 None => match a.ty {
                     Type::Money => Value::Money(Money::default()),
                     Type::Rate => Value::Rate(Rate::default()),

@@ -4,6 +4,7 @@
 //! `arbitrary_precision`), never through `f64`, so `0.1` and `12345678901234567.89` survive.
 //! Every error names the JSON path: `items[3].unit_price: expected a decimal, found "abc"`.
 
+use crate::diag::Code;
 use crate::ir::Ruleset;
 use crate::limits::Limits;
 use crate::types::{Show, Type};
@@ -15,6 +16,8 @@ use std::sync::Arc;
 /// A claim that does not fit, with the JSON path of the problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimError {
+    /// Which problem (`rulec::E0710` unless a limit was hit).
+    pub code: crate::diag::Code,
     /// Where, e.g. `items[3].unit_price` (empty for the whole claim).
     pub path: String,
     /// What was expected and found.
@@ -89,17 +92,19 @@ impl<'a> Reader<'a> {
         depth: usize,
     ) -> Result<Value, ClaimError> {
         let err = |path: &String, msg: String| ClaimError {
+            code: Code::InvalidClaim,
             path: path.clone(),
             message: msg,
         };
         if depth > self.limits.max_json_depth {
-            return Err(err(
-                path,
-                format!(
+            return Err(ClaimError {
+                code: Code::ClaimTooDeep,
+                path: path.clone(),
+                message: format!(
                     "nested deeper than the limit of {}",
                     self.limits.max_json_depth
                 ),
-            ));
+            });
         }
         let expected = |what: &str| err(path, format!("expected {what}, found {}", describe(j)));
         match ty {
@@ -206,14 +211,15 @@ impl<'a> Reader<'a> {
                     return Err(expected("a list"));
                 };
                 if items.len() > self.limits.max_list_len {
-                    return Err(err(
-                        path,
-                        format!(
+                    return Err(ClaimError {
+                        code: Code::ListTooLong,
+                        path: path.clone(),
+                        message: format!(
                             "{} elements, over the limit of {}",
                             items.len(),
                             self.limits.max_list_len
                         ),
-                    ));
+                    });
                 }
                 let mut out = Vec::with_capacity(items.len());
                 let base = path.len();
@@ -251,6 +257,7 @@ impl<'a> Reader<'a> {
                         Some(x) => self.read(x, &f.ty, path, depth + 1),
                         None if matches!(f.ty, Type::Optional(_)) => Ok(Value::None),
                         None => Err(ClaimError {
+                            code: crate::diag::Code::InvalidClaim,
                             path: path.clone(),
                             message: format!("missing; expected {}", Show(&f.ty, self.rs)),
                         }),

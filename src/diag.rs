@@ -64,6 +64,7 @@ codes! {
     SourceTooLarge = "E0009", Error, "A file exceeds the size limit";
     NoRuleFiles = "E0010", Error, "A directory holds no rule files";
     BadEscape = "E0011", Error, "A string has an unknown escape";
+    TooManyOperators = "E0012", Error, "A declaration has more operators than the limit";
     // ---- names and rulesets
     UnknownName = "E0101", Error, "A name is not defined";
     Duplicate = "E0102", Error, "A name is defined twice";
@@ -109,6 +110,7 @@ codes! {
     TableIncomplete = "E0507", Error, "A table lacks rows for some keys";
     DuplicateRow = "E0508", Error, "A table has two rows for the same keys";
     RowArity = "E0509", Error, "A row has the wrong number of values";
+    CatalogTooLarge = "E0510", Error, "A catalog has more rows than the limit";
     // ---- series and bands
     SeriesGap = "E0601", Error, "An index series misses a year inside its range";
     SeriesBaseYear = "E0602", Error, "An index series lacks the base year the rules use";
@@ -127,6 +129,9 @@ codes! {
     NoEvaluationDate = "E0712", Error, "No evaluation date";
     RulesetErrors = "E0713", Error, "The ruleset has errors and cannot evaluate";
     NoRuleset = "E0714", Error, "No ruleset serves the claim's region";
+    ClaimTooLarge = "E0715", Error, "A claim is larger than the limit";
+    ClaimTooDeep = "E0716", Error, "A claim's JSON is nested deeper than the limit";
+    ListTooLong = "E0717", Error, "A list in a claim is longer than the limit";
     // ---- warnings
     Unused = "W0001", Warning, "A declaration is never used";
     RateAbove100 = "W0002", Warning, "A rate is above 100%";

@@ -16,6 +16,7 @@ pub mod csv;
 pub mod diag;
 pub mod eval;
 pub mod explain;
+pub mod fuzzing;
 pub mod hash;
 pub mod ir;
 pub mod limits;

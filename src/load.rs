@@ -38,6 +38,8 @@ pub struct Loader {
     pub diags: Vec<Diagnostic>,
     layers: Vec<Layer>,
     by_path: HashMap<PathBuf, usize>,
+    /// In-memory data files (CSV) by name, for rules loaded from memory.
+    pub memory_files: HashMap<String, FileId>,
 }
 
 /// Reads a file as text. Invalid UTF-8 is reported at the first bad byte, and the text is
@@ -96,6 +98,7 @@ impl Loader {
             diags: Vec::new(),
             layers: Vec::new(),
             by_path: HashMap::new(),
+            memory_files: HashMap::new(),
         }
     }
 
@@ -126,10 +129,16 @@ impl Loader {
     }
 
     /// Adds a layer built from in-memory sources (for hosts that keep rules in a database).
+    /// Files whose name does not end in `.rulec` (CSV catalogs and series) are kept as
+    /// in-memory files that `from "NAME"` reads.
     pub fn add_sources(&mut self, name: &str, sources: &[(String, String)]) -> usize {
         let mut files = Vec::new();
         for (fname, text) in sources {
             let id = self.map.add(fname.clone(), text.as_str());
+            if !fname.ends_with(&format!(".{RULE_EXT}")) {
+                self.memory_files.insert(fname.clone(), id);
+                continue;
+            }
             let f = self.parse_into(id);
             files.push((id, f));
         }

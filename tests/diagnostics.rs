@@ -57,6 +57,10 @@ fn limits_for(code: &str) -> Limits {
                     "max_nesting" => l.max_nesting = v,
                     "max_catalog_rows" => l.max_catalog_rows = v,
                     "max_steps" => l.max_steps = v as u64,
+                    "max_expr_depth" => l.max_expr_depth = v,
+                    "max_claim_bytes" => l.max_claim_bytes = v,
+                    "max_json_depth" => l.max_json_depth = v,
+                    "max_list_len" => l.max_list_len = v,
                     other => panic!("unknown limit {other}"),
                 }
             }

@@ -347,6 +347,26 @@ impl Checker<'_> {
         rel: &str,
         span: Span,
     ) -> Option<(crate::source::FileId, Arc<str>)> {
+        if dir.is_none() {
+            if let Some(&id) = self.loader.memory_files.get(rel) {
+                let text = self.loader.map.get(id).map(|f| f.text.clone())?;
+                if text.len() > self.limits.max_source_bytes {
+                    self.err(
+                        Diagnostic::new(
+                            Code::SourceTooLarge,
+                            span,
+                            format!(
+                                "`{rel}` is over the limit of {} bytes",
+                                self.limits.max_source_bytes
+                            ),
+                        )
+                        .label("this file"),
+                    );
+                    return None;
+                }
+                return Some((id, text));
+            }
+        }
         let path = match dir {
             Some(d) => d.join(rel),
             None => Path::new(rel).to_path_buf(),
@@ -681,7 +701,7 @@ impl Checker<'_> {
             if out.len() >= self.limits.max_catalog_rows {
                 self.err(
                     Diagnostic::new(
-                        Code::CsvMalformed,
+                        Code::CatalogTooLarge,
                         rec.span,
                         format!(
                             "catalog `{}` exceeds the limit of {} rows",

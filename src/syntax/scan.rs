@@ -186,7 +186,7 @@ pub fn prescan(file: FileId, text: &str, limits: &Limits) -> Option<Diagnostic> 
 }
 
 fn too_long(file: FileId, at: usize, limits: &Limits) -> Diagnostic {
-    Diagnostic::new(Code::TooDeep, Span::new(file, at, at + 1), format!(
+    Diagnostic::new(Code::TooManyOperators, Span::new(file, at, at + 1), format!(
         "one declaration uses more than {} operators",
         limits.max_expr_depth
     ))

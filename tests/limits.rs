@@ -1,0 +1,226 @@
+//! Every limit of `Limits`, at the limit (accepted) and one past it (refused with its own
+//! diagnostic code).
+
+use rulec::api::{EvalOptions, Ruleset};
+use rulec::limits::Limits;
+use rulec::project::check_sources;
+
+fn check_codes(text: &str, extra: &[(&str, &str)], limits: Limits) -> Vec<&'static str> {
+    let mut sources = vec![("rules.rulec".to_string(), text.to_string())];
+    sources.extend(extra.iter().map(|(n, t)| (n.to_string(), t.to_string())));
+    let report = check_sources("limits", &sources, limits).expect("runs");
+    report
+        .diags
+        .sorted()
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect()
+}
+
+const HEAD: &str = "record Item { code: text, unit_price: money }\nrecord Claim { date: date, items: list<Item> }\ninput claim: Claim\nas_of claim.date\n";
+
+#[test]
+fn source_bytes() {
+    let text = format!("{HEAD}output total: money = sum(claim.items, i => i.unit_price)\n");
+    let at = Limits {
+        max_source_bytes: text.len(),
+        ..Limits::default()
+    };
+    assert!(check_codes(&text, &[], at).is_empty());
+    let past = Limits {
+        max_source_bytes: text.len() - 1,
+        ..Limits::default()
+    };
+    assert_eq!(check_codes(&text, &[], past), ["rulec::E0009"]);
+}
+
+#[test]
+fn nesting() {
+    let text = format!("{HEAD}output total: money = sum(claim.items, i => ((i.unit_price)))\n");
+    // sum( … ( ( … ) ) ): three levels of brackets.
+    let at = Limits {
+        max_nesting: 3,
+        ..Limits::default()
+    };
+    assert!(check_codes(&text, &[], at).is_empty());
+    let past = Limits {
+        max_nesting: 2,
+        ..Limits::default()
+    };
+    assert_eq!(check_codes(&text, &[], past), ["rulec::E0003"]);
+}
+
+#[test]
+fn operators_per_declaration() {
+    let text = format!("{HEAD}output total: money = sum(claim.items, i => i.unit_price + i.unit_price + i.unit_price)\n");
+    // Operators: four `.` field reads (`claim.items` and three `i.unit_price`) and two `+`.
+    let n = 6;
+    let at = Limits {
+        max_expr_depth: n,
+        ..Limits::default()
+    };
+    assert!(
+        check_codes(&text, &[], at).is_empty(),
+        "{:?}",
+        check_codes(
+            &text,
+            &[],
+            Limits {
+                max_expr_depth: n,
+                ..Limits::default()
+            }
+        )
+    );
+    let past = Limits {
+        max_expr_depth: n - 1,
+        ..Limits::default()
+    };
+    assert_eq!(check_codes(&text, &[], past), ["rulec::E0012"]);
+}
+
+#[test]
+fn catalog_rows() {
+    let text = format!("{HEAD}catalog c {{ code: text key }} from \"c.csv\"\noutput inside: bool = any(claim.items, i => i.code in c)\n");
+    let csv = "code\nA\nB\nC\n";
+    let at = Limits {
+        max_catalog_rows: 3,
+        ..Limits::default()
+    };
+    assert!(check_codes(&text, &[("c.csv", csv)], at).is_empty());
+    let past = Limits {
+        max_catalog_rows: 2,
+        ..Limits::default()
+    };
+    assert_eq!(
+        check_codes(&text, &[("c.csv", csv)], past),
+        ["rulec::E0510"]
+    );
+}
+
+fn eval_code(limits: Limits, claim: &str) -> Option<&'static str> {
+    let text = format!("{HEAD}output total: money = sum(claim.items, i => i.unit_price)\n");
+    let rs =
+        Ruleset::load_sources("limits", &[("rules.rulec".into(), text)], limits).expect("loads");
+    match rs.evaluate_str(claim, &EvalOptions::default()) {
+        Ok(_) => None,
+        Err(e) => e.diagnostics.first().map(|d| d.code.as_str()),
+    }
+}
+
+const CLAIM: &str = r#"{"date": "2024-01-01", "items": [{"code": "A", "unit_price": "1"}, {"code": "B", "unit_price": "2"}, {"code": "C", "unit_price": "3"}]}"#;
+
+#[test]
+fn claim_bytes() {
+    assert_eq!(
+        eval_code(
+            Limits {
+                max_claim_bytes: CLAIM.len(),
+                ..Limits::default()
+            },
+            CLAIM
+        ),
+        None
+    );
+    assert_eq!(
+        eval_code(
+            Limits {
+                max_claim_bytes: CLAIM.len() - 1,
+                ..Limits::default()
+            },
+            CLAIM
+        ),
+        Some("rulec::E0715")
+    );
+}
+
+#[test]
+fn json_depth() {
+    // claim (0) → items (1) → an item (2) → its fields (3).
+    assert_eq!(
+        eval_code(
+            Limits {
+                max_json_depth: 3,
+                ..Limits::default()
+            },
+            CLAIM
+        ),
+        None
+    );
+    assert_eq!(
+        eval_code(
+            Limits {
+                max_json_depth: 2,
+                ..Limits::default()
+            },
+            CLAIM
+        ),
+        Some("rulec::E0716")
+    );
+}
+
+#[test]
+fn list_length() {
+    assert_eq!(
+        eval_code(
+            Limits {
+                max_list_len: 3,
+                ..Limits::default()
+            },
+            CLAIM
+        ),
+        None
+    );
+    assert_eq!(
+        eval_code(
+            Limits {
+                max_list_len: 2,
+                ..Limits::default()
+            },
+            CLAIM
+        ),
+        Some("rulec::E0717")
+    );
+}
+
+#[test]
+fn evaluation_steps() {
+    // The smallest step budget that settles the claim, found by bisection; one less fails.
+    let (mut lo, mut hi) = (1u64, 100_000u64);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if eval_code(
+            Limits {
+                max_steps: mid,
+                ..Limits::default()
+            },
+            CLAIM,
+        )
+        .is_none()
+        {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    assert_eq!(
+        eval_code(
+            Limits {
+                max_steps: lo,
+                ..Limits::default()
+            },
+            CLAIM
+        ),
+        None
+    );
+    assert_eq!(
+        eval_code(
+            Limits {
+                max_steps: lo - 1,
+                ..Limits::default()
+            },
+            CLAIM
+        ),
+        Some("rulec::E0711")
+    );
+}
