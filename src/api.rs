@@ -201,13 +201,15 @@ impl Ruleset {
                 &self.map,
             ));
         }
-        serde_json::from_str(text).map_err(|e| {
+        crate::claim::parse_strict(text).map_err(|e| {
+            let text = if e.path.is_empty() {
+                e.message
+            } else {
+                format!("{}: {}", e.path, e.message)
+            };
             Error::one(
-                Diagnostic::global(
-                    Code::InvalidClaim,
-                    format!("the claim is not valid JSON: {e}"),
-                )
-                .help("the claim is one JSON object; see docs/claim-schema.md"),
+                Diagnostic::global(e.code, text)
+                    .help("the claim is one JSON object; see docs/claim-schema.md"),
                 &self.map,
             )
         })

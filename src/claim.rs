@@ -136,7 +136,7 @@ impl<'a> Reader<'a> {
                     }),
                     _ => err(path, m),
                 })?;
-                if d.is_sign_negative() && !d.is_zero() {
+                if d.is_sign_negative() || text.trim_start().starts_with('-') {
                     return Err(err(
                         path,
                         format!("must not be negative, found {}", describe(j)),
@@ -269,5 +269,128 @@ impl<'a> Reader<'a> {
             }
             Type::Row(_) | Type::Error => Err(expected("a value")),
         }
+    }
+}
+
+/// Parses claim JSON strictly: numbers keep their exact text, and a key given twice in one
+/// object is an error naming its JSON path (serde_json alone keeps the last silently).
+pub fn parse_strict(text: &str) -> Result<Json, ClaimError> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = Node {
+        path: String::new(),
+    }
+    .deserialize(&mut de)
+    .map_err(|e| {
+        let msg = e.to_string();
+        match msg.split_once(" at $") {
+            Some((m, rest)) => {
+                let (path, at) = rest.split_once(" at line ").unwrap_or((rest, ""));
+                let message = if at.is_empty() {
+                    m.to_string()
+                } else {
+                    format!("{m} (line {at})")
+                };
+                ClaimError {
+                    code: Code::InvalidClaim,
+                    path: path.to_string(),
+                    message,
+                }
+            }
+            None => ClaimError {
+                code: Code::InvalidClaim,
+                path: String::new(),
+                message: format!("the claim is not valid JSON: {msg}"),
+            },
+        }
+    })?;
+    de.end().map_err(|e| ClaimError {
+        code: Code::InvalidClaim,
+        path: String::new(),
+        message: format!("the claim is not valid JSON: {e}"),
+    })?;
+    Ok(value)
+}
+
+/// A JSON value being read at a path.
+struct Node {
+    path: String,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Node {
+    type Value = Json;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Node {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Json, E> {
+        serde_json::Number::from_f64(v)
+            .map(Json::Number)
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Json, E> {
+        Ok(Json::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Node {
+            path: format!("{}[{}]", self.path, out.len()),
+        })? {
+            out.push(v);
+        }
+        Ok(Json::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        use serde::de::Error;
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            // serde_json's arbitrary-precision numbers arrive as a one-entry map with this key.
+            if key == "$serde_json::private::Number" {
+                let text: String = map.next_value()?;
+                let n = text.parse::<serde_json::Number>().map_err(|_| {
+                    A::Error::custom(format!("`{text}` is not a number at ${}", self.path))
+                })?;
+                return Ok(Json::Number(n));
+            }
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if out.contains_key(&key) {
+                return Err(A::Error::custom(format!(
+                    "the key `{key}` is given twice at ${path}"
+                )));
+            }
+            let v = map.next_value_seed(Node { path })?;
+            out.insert(key, v);
+        }
+        Ok(Json::Object(out))
     }
 }

@@ -37,13 +37,32 @@ fn read_input(name: &str) -> std::io::Result<String> {
     }
 }
 
+/// The claim-size limit, checked before parsing.
+fn too_large(text: &str) -> Option<rulec::claim::ClaimError> {
+    let limit = Limits::default().max_claim_bytes;
+    (text.len() > limit).then(|| rulec::claim::ClaimError {
+        code: Code::ClaimTooLarge,
+        path: String::new(),
+        message: format!(
+            "the claim is {} bytes, over the limit of {limit}",
+            text.len()
+        ),
+    })
+}
+
 /// Settles one claim's text; the JSON line of the result, and whether it succeeded.
 fn settle_line(router: &Router, text: &str, opts: &EvalOptions) -> (Json, bool) {
-    let claim: Json = match serde_json::from_str(text) {
+    if let Some(e) = too_large(text) {
+        return (
+            json!({ "error": [{ "code": e.code.as_str(), "message": e.to_string() }] }),
+            false,
+        );
+    }
+    let claim: Json = match rulec::claim::parse_strict(text) {
         Ok(j) => j,
         Err(e) => {
             return (
-                json!({ "error": [{ "code": Code::InvalidClaim.as_str(), "message": format!("the claim is not valid JSON: {e}") }] }),
+                json!({ "error": [{ "code": e.code.as_str(), "message": e.to_string() }] }),
                 false,
             )
         }
@@ -114,13 +133,14 @@ pub fn run(a: EvalArgs) -> i32 {
             return 2;
         }
     };
-    let claim: Json = match serde_json::from_str(&text) {
+    if let Some(e) = too_large(&text) {
+        eprintln!("error[{}]: {e}", e.code.as_str());
+        return 1;
+    }
+    let claim: Json = match rulec::claim::parse_strict(&text) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!(
-                "error[{}]: the claim is not valid JSON: {e}",
-                Code::InvalidClaim.as_str()
-            );
+            eprintln!("error[{}]: {e}", e.code.as_str());
             return 1;
         }
     };

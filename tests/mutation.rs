@@ -1,0 +1,208 @@
+//! Mutation tests over the shipped rulesets: from a fixed seed, thousands of variants of
+//! every shipped rule and CSV file (tokens deleted, duplicated or swapped, numbers changed,
+//! lines cut). Every variant either checks or gives diagnostics whose spans lie inside their
+//! files; none panics.
+
+use rulec::limits::Limits;
+use rulec::project::check_sources;
+use std::path::{Path, PathBuf};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() as usize) % n
+        }
+    }
+}
+
+/// Byte ranges of whitespace-separated tokens.
+fn tokens(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+fn mutate(text: &str, rng: &mut Rng) -> String {
+    let toks = tokens(text);
+    if toks.is_empty() {
+        return text.to_string();
+    }
+    let (s, e) = toks[rng.below(toks.len())];
+    match rng.below(7) {
+        0 => format!("{}{}", &text[..s], &text[e..]),
+        1 => format!("{}{} {}", &text[..e], " ", &text[s..]),
+        2 => {
+            let j = (toks.iter().position(|t| t.0 == s).unwrap_or(0) + 1).min(toks.len() - 1);
+            let (s2, e2) = toks[j];
+            if s2 <= s {
+                return text.to_string();
+            }
+            format!(
+                "{}{}{}{}{}",
+                &text[..s],
+                &text[s2..e2],
+                &text[e..s2],
+                &text[s..e],
+                &text[e2..]
+            )
+        }
+        3 => {
+            // Change a number: another value, a huge one, a negative one, a fraction.
+            let nums: Vec<(usize, usize)> = toks
+                .iter()
+                .copied()
+                .filter(|(a, b)| text[*a..*b].bytes().any(|c| c.is_ascii_digit()))
+                .collect();
+            let Some(&(a, b)) = nums.get(rng.below(nums.len())) else {
+                return text.to_string();
+            };
+            let repl = [
+                "0",
+                "99999999999999999999999999999999999",
+                "-1",
+                "0.000001",
+                "2024-13-45",
+                "1e9",
+                "100%",
+            ][rng.below(7)];
+            format!("{}{}{}", &text[..a], repl, &text[b..])
+        }
+        4 => {
+            let cut = s + (e - s) / 2;
+            let cut = (0..=cut)
+                .rev()
+                .find(|&c| text.is_char_boundary(c))
+                .unwrap_or(0);
+            text[..cut].to_string()
+        }
+        5 => {
+            let lines: Vec<&str> = text.lines().collect();
+            let k = rng.below(lines.len());
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != k)
+                .map(|(_, l)| *l)
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        _ => {
+            let junk = [
+                "(", ")", "{", "}", "\"", ",", "=>", "/*", "override", "?", "??", "[", "]", "%",
+                "中", "\u{0}",
+            ][rng.below(16)];
+            format!("{}{}{}", &text[..s], junk, &text[s..])
+        }
+    }
+}
+
+fn shipped_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from("rulesets")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("rulesets").flatten() {
+            let p = e.path();
+            if p.is_dir() && p.file_name().is_some_and(|n| n != "tests" && n != "claims") {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rulec" || x == "csv") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The mutated file with its directory's other files, all in memory.
+fn sources_with(dir: &Path, replaced: &Path, text: String) -> Vec<(String, String)> {
+    let mut sources = vec![(
+        replaced
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        text,
+    )];
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p != replaced && p.extension().is_some_and(|x| x == "rulec" || x == "csv") {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            sources.push((name, std::fs::read_to_string(&p).expect("read")));
+        }
+    }
+    sources
+}
+
+#[test]
+fn thousands_of_variants_never_panic_and_point_inside_their_files() {
+    let files = shipped_files();
+    assert!(files.len() >= 15, "{files:?}");
+    let per_file = 5_200 / files.len() + 1;
+    let mut rng = Rng(0x5eed_2026_1122);
+    let mut variants = 0;
+    let mut with_errors = 0;
+    for f in &files {
+        let original = std::fs::read_to_string(f).expect("read");
+        // Large CSV files are mutated in their first lines only, to keep the test fast.
+        let base = if original.len() > 4_000 {
+            original.lines().take(40).collect::<Vec<_>>().join("\n")
+        } else {
+            original.clone()
+        };
+        let dir = f.parent().expect("dir");
+        for _ in 0..per_file {
+            let mut v = mutate(&base, &mut rng);
+            if rng.below(3) == 0 {
+                v = mutate(&v, &mut rng);
+            }
+            let report = check_sources("mutant", &sources_with(dir, f, v), Limits::default())
+                .expect("checker ran");
+            for d in report.diags.iter() {
+                if let Some(s) = d.span {
+                    let len = report.map.get(s.file).map(|x| x.text.len()).unwrap_or(0);
+                    assert!(
+                        s.start <= s.end && s.end as usize <= len,
+                        "{}: {} at {}..{} outside {len} bytes",
+                        f.display(),
+                        d.code,
+                        s.start,
+                        s.end
+                    );
+                }
+            }
+            with_errors += usize::from(report.diags.has_errors());
+            variants += 1;
+        }
+    }
+    assert!(variants >= 5_000, "only {variants} variants");
+    assert!(
+        with_errors > variants / 2,
+        "most variants should be broken: {with_errors} of {variants}"
+    );
+}
