@@ -54,7 +54,10 @@ pub fn generate(dir: &Path, rows: usize, defs: usize) -> PathBuf {
     dir.to_path_buf()
 }
 
-#[allow(dead_code)]
+#[allow(
+    dead_code,
+    reason = "unused when the generator is included by a profiling example"
+)]
 fn bench(c: &mut Criterion) {
     let dir = generate(
         &std::env::temp_dir().join("rulec-bench-check"),

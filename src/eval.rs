@@ -236,7 +236,10 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         Ok(v)
     }
 
-    #[allow(clippy::type_complexity)]
+    #[allow(
+        clippy::type_complexity,
+        reason = "a private tuple read once by the caller"
+    )]
     fn def_value(
         &mut self,
         d: &'r ir::Def,

@@ -37,6 +37,21 @@ const BUILTINS: &[&str] = &[
     "marginal",
 ];
 
+/// Stands in for an argument that is not there (counts are checked first; this keeps the
+/// code free of indexing that could panic).
+static MISSING_ARG: Arg = Arg::Expr(Expr {
+    kind: ExprKind::Error,
+    span: Span {
+        file: crate::source::FileId(0),
+        start: 0,
+        end: 0,
+    },
+});
+
+fn nth(args: &[Arg], i: usize) -> &Arg {
+    args.get(i).unwrap_or(&MISSING_ARG)
+}
+
 fn node(kind: NodeKind, span: Span) -> Node {
     Node { kind, span }
 }
@@ -1040,7 +1055,7 @@ impl Checker<'_> {
                 if !self.arg_count(f, args, 1, span) {
                     return self.error_node(span);
                 }
-                let (n, t) = self.plain(&args[0], expect);
+                let (n, t) = self.plain(nth(args, 0), expect);
                 if !t.is_numeric() {
                     let msg = format!("`abs` applies to numbers, not {}", Show(&t, &self.rs));
                     self.err(Diagnostic::new(Code::TypeMismatch, span, msg).label("not a number"));
@@ -1055,11 +1070,11 @@ impl Checker<'_> {
                 if !self.arg_count(f, args, 1, span) {
                     return self.error_node(span);
                 }
-                let (n, t) = self.plain(&args[0], Some(&Type::Date));
+                let (n, t) = self.plain(nth(args, 0), Some(&Type::Date));
                 self.expect_type(
                     &t,
                     &Type::Date,
-                    args[0].span(),
+                    nth(args, 0).span(),
                     &format!("the argument of `{name}`"),
                 );
                 let b = if name == "year" {
@@ -1106,7 +1121,7 @@ impl Checker<'_> {
                 if !self.arg_count(f, args, 1, span) {
                     return self.error_node(span);
                 }
-                let (n, t) = self.plain(&args[0], Some(&Type::Decimal));
+                let (n, t) = self.plain(nth(args, 0), Some(&Type::Decimal));
                 let (ok, b, out) = match name {
                     "to_rate" => (
                         matches!(t, Type::Decimal | Type::Int | Type::Error),
@@ -1123,7 +1138,7 @@ impl Checker<'_> {
                 if !ok {
                     let msg = format!("`{name}` converts a decimal, not {}", Show(&t, &self.rs));
                     self.err(
-                        Diagnostic::new(Code::TypeMismatch, args[0].span(), msg)
+                        Diagnostic::new(Code::TypeMismatch, nth(args, 0).span(), msg)
                             .label("cannot convert")
                             .help("convert to a decimal first with `to_decimal`"),
                     );
@@ -1137,7 +1152,7 @@ impl Checker<'_> {
                 if !self.arg_count(f, args, 1, span) {
                     return self.error_node(span);
                 }
-                let (n, _) = self.plain(&args[0], None);
+                let (n, _) = self.plain(nth(args, 0), None);
                 (
                     node(NodeKind::Call(Builtin::Exists, NumKind::Int, vec![n]), span),
                     Type::Bool,
@@ -1169,7 +1184,7 @@ impl Checker<'_> {
                 if !self.arg_count(f, args, 2, span) {
                     return self.error_node(span);
                 }
-                let bands = match &args[0] {
+                let bands = match nth(args, 0) {
                     Arg::Expr(Expr {
                         kind: ExprKind::Name(n),
                         ..
@@ -1183,7 +1198,7 @@ impl Checker<'_> {
                     self.err(
                         Diagnostic::new(
                             Code::WrongKind,
-                            args[0].span(),
+                            nth(args, 0).span(),
                             "`marginal` needs the name of a `bands` declaration first",
                         )
                         .label("not bands")
@@ -1192,9 +1207,14 @@ impl Checker<'_> {
                     return self.error_node(span);
                 };
                 self.mark_used(Global::Bands(b));
-                self.refs.push((Global::Bands(b), args[0].span()));
-                let (n, t) = self.plain(&args[1], Some(&Type::Money));
-                self.expect_type(&t, &Type::Money, args[1].span(), "the amount of `marginal`");
+                self.refs.push((Global::Bands(b), nth(args, 0).span()));
+                let (n, t) = self.plain(nth(args, 1), Some(&Type::Money));
+                self.expect_type(
+                    &t,
+                    &Type::Money,
+                    nth(args, 1).span(),
+                    "the amount of `marginal`",
+                );
                 (node(NodeKind::Marginal(b, Box::new(n)), span), Type::Money)
             }
             _ => self.error_node(span),
@@ -1281,17 +1301,17 @@ impl Checker<'_> {
         if !self.arg_count(f, args, 3, span) {
             return self.error_node(span);
         }
-        let (n, t) = self.plain(&args[0], expect);
+        let (n, t) = self.plain(nth(args, 0), expect);
         if !matches!(
             t,
             Type::Money | Type::Decimal | Type::Rate | Type::Int | Type::Error
         ) {
             let msg = format!("`round` applies to numbers, not {}", Show(&t, &self.rs));
             self.err(
-                Diagnostic::new(Code::TypeMismatch, args[0].span(), msg).label("not a number"),
+                Diagnostic::new(Code::TypeMismatch, nth(args, 0).span(), msg).label("not a number"),
             );
         }
-        let unit = match &args[1] {
+        let unit = match nth(args, 1) {
             Arg::Expr(Expr {
                 kind: ExprKind::Lit(Lit::Number(d)),
                 ..
@@ -1309,7 +1329,7 @@ impl Checker<'_> {
                 None
             }
         };
-        let mode = match &args[2] {
+        let mode = match nth(args, 2) {
             Arg::Expr(Expr {
                 kind: ExprKind::Name(m),
                 span: ms,
