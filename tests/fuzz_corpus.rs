@@ -8,12 +8,16 @@ fn replay(dir: &str, harness: fn(&[u8]) -> Result<(), String>) -> usize {
     let mut n = 0;
     for sub in ["fuzz/corpus", "fuzz/regressions"] {
         let d = Path::new(sub).join(dir);
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         files.sort();
         for f in files {
             // A file can vanish while a fuzzer is reducing the corpus.
-            let Ok(data) = std::fs::read(&f) else { continue };
+            let Ok(data) = std::fs::read(&f) else {
+                continue;
+            };
             if let Err(e) = harness(&data) {
                 panic!("{}: {e}", f.display());
             }

@@ -181,3 +181,46 @@ fn routing_picks_the_most_specific_ruleset() {
         .unwrap_or("")
         .contains("hainan/sanya"));
 }
+
+#[test]
+fn every_value_of_the_shipped_rulesets_cites_a_source_or_says_assumed() {
+    let report = check_paths(&[PathBuf::from("rulesets")], Limits::default()).expect("readable");
+    let mut missing = Vec::new();
+    for (path, rs) in &report.rulesets {
+        if path.starts_with("rulesets/sample") {
+            continue;
+        }
+        for p in &rs.params {
+            if p.versions.iter().any(|v| v.cite.is_none()) {
+                missing.push(format!("{}: param {}", path.display(), p.name));
+            }
+        }
+        for t in &rs.tables {
+            if t.versions.iter().any(|v| v.cite.is_none()) {
+                missing.push(format!("{}: table {}", path.display(), t.name));
+            }
+        }
+        for b in &rs.bands {
+            if b.versions.iter().any(|v| v.cite.is_none()) {
+                missing.push(format!("{}: bands {}", path.display(), b.name));
+            }
+        }
+        for c in &rs.catalogs {
+            if c.cite.is_none() {
+                missing.push(format!("{}: catalog {}", path.display(), c.name));
+            }
+        }
+        for s in &rs.series {
+            if s.cite.is_none() {
+                missing.push(format!("{}: series {}", path.display(), s.name));
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "values without a citation:\n{}",
+        missing.join("\n")
+    );
+}
