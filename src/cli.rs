@@ -8,15 +8,38 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 /// Arguments of `rulec eval`.
+#[derive(clap::Args)]
 pub struct EvalArgs {
+    /// The ruleset directory (omit with `--rulesets`; then the one positional argument is the claim).
+    #[arg(required_unless_present = "rulesets")]
     pub ruleset: Option<PathBuf>,
+    /// The claim JSON file, or `-` for standard input.
     pub claim: Option<String>,
+    /// Pick the most specific ruleset under DIR for the claim's `insured.region`.
+    #[arg(long, value_name = "DIR")]
     pub rulesets: Option<PathBuf>,
+    /// Settle one claim per line of a JSON Lines file (or `-`).
+    #[arg(long, value_name = "CLAIMS.jsonl")]
     pub batch: Option<String>,
+    /// Worker threads for `--batch` (default: every core).
+    #[arg(long)]
     pub jobs: Option<usize>,
+    /// Evaluate as of this date instead of the claim's date.
+    #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<String>,
+    /// Print the derivation of every amount after the settlement.
+    #[arg(long)]
     pub explain: bool,
-    pub trace: bool,
+    /// Print the settlement and its derivation as one JSON object (`--trace json`).
+    #[arg(long, value_enum)]
+    pub trace: Option<TraceFormat>,
+}
+
+/// Machine formats of the derivation.
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    /// One JSON object: `{settlement, trace}`.
+    Json,
 }
 
 #[derive(Parser)]
@@ -71,36 +94,7 @@ enum Cmd {
         junit: Option<PathBuf>,
     },
     /// Settle claims: `rulec eval RULESET CLAIM.json`, or `--rulesets DIR` to route by region.
-    Eval {
-        /// The ruleset directory (omit with `--rulesets`).
-        #[arg(required_unless_present = "rulesets")]
-        ruleset: Option<PathBuf>,
-        /// The claim JSON file, or `-` for standard input.
-        claim: Option<String>,
-        /// Pick the most specific ruleset under DIR for the claim's `insured.region`.
-        #[arg(long, value_name = "DIR")]
-        rulesets: Option<PathBuf>,
-        /// Settle one claim per line of a JSON Lines file (or `-`).
-        #[arg(long, value_name = "CLAIMS.jsonl")]
-        batch: Option<String>,
-        /// Worker threads for `--batch` (default: every core).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Evaluate as of this date instead of the claim's date.
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        as_of: Option<String>,
-        /// Print the derivation of every amount after the settlement.
-        #[arg(long)]
-        explain: bool,
-        /// Print the settlement and its derivation as one JSON object.
-        #[arg(long, value_enum)]
-        trace: Option<TraceFormat>,
-    },
-}
-
-#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
-enum TraceFormat {
-    Json,
+    Eval(EvalArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -124,33 +118,7 @@ pub fn run() -> i32 {
             format,
             junit,
         } => test(paths, format, junit),
-        Cmd::Eval {
-            ruleset,
-            claim,
-            rulesets,
-            batch,
-            jobs,
-            as_of,
-            explain,
-            trace,
-        } => {
-            let (ruleset, claim) = match (&rulesets, ruleset, claim) {
-                // With --rulesets the one positional argument is the claim.
-                (Some(_), Some(first), None) => (None, Some(first.display().to_string())),
-                (_, r, c) => (r, c),
-            };
-            let opts = EvalArgs {
-                ruleset,
-                claim,
-                rulesets,
-                batch,
-                jobs,
-                as_of,
-                explain,
-                trace: trace.is_some(),
-            };
-            crate::eval_cmd::run(opts)
-        }
+        Cmd::Eval(args) => crate::eval_cmd::run(args),
     }
 }
 

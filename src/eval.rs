@@ -284,14 +284,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 Some(format!("exception `{}` applies", ex.name)),
             ));
         }
-        let Some(v) = ir::version_at(&d.versions, self.as_of) else {
-            return Err(no_version(
-                &d.name,
-                span,
-                self.as_of,
-                d.versions.iter().map(|v| v.period),
-            ));
-        };
+        let v = in_force(&d.name, &d.versions, self.as_of, span)?;
         let value = self.eval(&v.value)?;
         Ok((value, v.value.span, v.cite.as_ref(), None))
     }
@@ -341,14 +334,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     .params
                     .get(*i as usize)
                     .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown parameter"))?;
-                let v = ir::version_at(&p.versions, self.as_of).ok_or_else(|| {
-                    no_version(
-                        &p.name,
-                        n.span,
-                        self.as_of,
-                        p.versions.iter().map(|v| v.period),
-                    )
-                })?;
+                let v = in_force(&p.name, &p.versions, self.as_of, n.span)?;
                 if TRACE {
                     let node = TraceNode::new("param", &p.name, fmt_value(&v.value, self.rs))
                         .at(v.span)
@@ -415,14 +401,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     .tables
                     .get(*t as usize)
                     .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown table"))?;
-                let v = ir::version_at(&table.versions, self.as_of).ok_or_else(|| {
-                    no_version(
-                        &table.name,
-                        n.span,
-                        self.as_of,
-                        table.versions.iter().map(|v| v.period),
-                    )
-                })?;
+                let v = in_force(&table.name, &table.versions, self.as_of, n.span)?;
                 match v.value.get(&kv) {
                     Some(x) => {
                         if TRACE {
@@ -654,14 +633,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     .bands
                     .get(*b as usize)
                     .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown bands"))?;
-                let v = ir::version_at(&bands.versions, self.as_of).ok_or_else(|| {
-                    no_version(
-                        &bands.name,
-                        n.span,
-                        self.as_of,
-                        bands.versions.iter().map(|v| v.period),
-                    )
-                })?;
+                let v = in_force(&bands.name, &bands.versions, self.as_of, n.span)?;
                 let total = marginal(&v.value, amount).ok_or_else(|| overflow(n.span))?;
                 let out = Value::Money(Money(total));
                 if TRACE {
@@ -965,6 +937,17 @@ fn series_value(s: &ir::Series, year: i64, span: Span) -> R<&(Value, Span)> {
             )),
         )
     })
+}
+
+/// The version of `name` in force at `date`, or the error that lists the versions there are.
+fn in_force<'v, T>(
+    name: &str,
+    versions: &'v [ir::Version<T>],
+    date: Date,
+    span: Span,
+) -> R<&'v ir::Version<T>> {
+    ir::version_at(versions, date)
+        .ok_or_else(|| no_version(name, span, date, versions.iter().map(|v| v.period)))
 }
 
 fn overflow(span: Span) -> Box<Diagnostic> {

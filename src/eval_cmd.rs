@@ -78,7 +78,11 @@ fn settle_line(router: &Router, text: &str, opts: &EvalOptions) -> (Json, bool) 
 }
 
 /// Runs `rulec eval`; returns the exit code.
-pub fn run(a: EvalArgs) -> i32 {
+pub fn run(mut a: EvalArgs) -> i32 {
+    // With --rulesets the one positional argument is the claim.
+    if a.rulesets.is_some() && a.claim.is_none() {
+        a.claim = a.ruleset.take().map(|p| p.display().to_string());
+    }
     let as_of = match a.as_of.as_deref().map(Date::parse) {
         None => None,
         Some(Ok(d)) => Some(d),
@@ -152,11 +156,11 @@ pub fn run(a: EvalArgs) -> i32 {
         }
     };
     let mut out = std::io::stdout().lock();
-    if a.explain || a.trace {
+    if a.explain || a.trace.is_some() {
         match rs.evaluate_traced(&claim, &opts) {
             Ok((s, trace)) => {
                 let settlement = rs.settlement_json(&s);
-                if a.trace {
+                if a.trace.is_some() {
                     let j = json!({ "settlement": settlement, "trace": trace });
                     let _ = writeln!(
                         out,
