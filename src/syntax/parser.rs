@@ -30,6 +30,11 @@ pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
             if item.as_rule() == Rule::EOI {
                 continue;
             }
+            let start = item.as_span().start();
+            if let Some(bad) = glued_keyword(file, text, start) {
+                // `paramx: money` would otherwise read as `param x`.
+                return (File::default(), vec![bad]);
+            }
             if let Some(d) = b.decl(item) {
                 out.decls.push(d);
             }
@@ -51,6 +56,56 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
         }
         _ => Err(Vec::new()),
     }
+}
+
+/// The words a declaration may start with.
+const DECL_WORDS: &[&str] = &[
+    "ruleset",
+    "source",
+    "enum",
+    "record",
+    "input",
+    "as_of",
+    "param",
+    "def",
+    "output",
+    "fund",
+    "accumulator",
+    "exception",
+    "table",
+    "catalog",
+    "series",
+    "bands",
+];
+
+/// A declaration whose keyword runs into the next word (`paramx`), as a syntax error.
+fn glued_keyword(file: FileId, text: &str, start: usize) -> Option<Diagnostic> {
+    let word_at = |at: usize| -> (usize, usize) {
+        let rest = text.get(at..).unwrap_or("");
+        let len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        (at, at + len)
+    };
+    let (mut s, mut e) = word_at(start);
+    if text.get(s..e) == Some("override") {
+        let rest = text.get(e..).unwrap_or("");
+        let skip = rest.len() - rest.trim_start().len();
+        (s, e) = word_at(e + skip);
+    }
+    let word = text.get(s..e).unwrap_or("");
+    if DECL_WORDS.contains(&word) {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            Code::Syntax,
+            Span::new(file, s, e),
+            format!("expected a declaration keyword, found `{word}`"),
+        )
+        .label("keyword and name run together")
+        .help("separate the keyword from the name with a space, e.g. `param cap: money = 4500`"),
+    )
 }
 
 fn describe(rule: &Rule) -> &'static str {
