@@ -39,6 +39,7 @@ fn fail(code: Code, span: Span, msg: impl Into<String>) -> Box<Diagnostic> {
 }
 
 /// Numeric value of a number.
+#[inline]
 pub fn num(v: &Value) -> Decimal {
     match v {
         Value::Money(m) => m.0,
@@ -49,6 +50,7 @@ pub fn num(v: &Value) -> Decimal {
     }
 }
 
+#[inline]
 fn mk(kind: NumKind, d: Decimal, span: Span) -> R<Value> {
     Ok(match kind {
         NumKind::Money => Value::Money(Money(d)),
@@ -74,6 +76,7 @@ fn zero(kind: NumKind) -> Value {
     }
 }
 
+#[inline]
 fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
@@ -87,6 +90,7 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
+#[inline]
 fn is_num(v: &Value) -> bool {
     matches!(
         v,
@@ -302,6 +306,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         }
     }
 
+    #[inline]
     fn step(&mut self, span: Span) -> R<()> {
         self.steps += 1;
         if self.steps > self.max_steps {
@@ -314,6 +319,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         Ok(())
     }
 
+    #[inline]
     fn set_local(&mut self, slot: u32, v: Value) {
         if let Some(l) = self.locals.get_mut(slot as usize) {
             *l = v;

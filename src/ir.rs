@@ -159,6 +159,7 @@ pub struct Catalog {
 
 impl Catalog {
     /// The row for `key` in force at `date`.
+    #[inline]
     pub fn lookup(&self, key: &str, date: Date) -> Option<u32> {
         self.index.get(key)?.iter().copied().find(|&i| {
             self.rows

@@ -181,7 +181,9 @@ fn keyword_glued_to_a_name_is_refused() {
     let report = check_text("glued", "paramx: money = 1 cite assumed\n");
     let diags = report.diags.sorted();
     assert_eq!(diags.first().map(|d| d.code.as_str()), Some("rulec::E0006"));
-    assert!(diags.first().is_some_and(|d| d.message.contains("`paramx`")));
+    assert!(diags
+        .first()
+        .is_some_and(|d| d.message.contains("`paramx`")));
     let report = check_text("override_glued", "override defx: money = 1\n");
     assert!(report.diags.has_errors());
 }
