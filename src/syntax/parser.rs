@@ -58,25 +58,6 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
     }
 }
 
-/// The words a declaration may start with.
-const DECL_WORDS: &[&str] = &[
-    "ruleset",
-    "source",
-    "enum",
-    "record",
-    "input",
-    "as_of",
-    "param",
-    "def",
-    "output",
-    "fund",
-    "accumulator",
-    "exception",
-    "table",
-    "catalog",
-    "series",
-    "bands",
-];
 
 /// A declaration whose keyword runs into the next word (`paramx`), as a syntax error.
 fn glued_keyword(file: FileId, text: &str, start: usize) -> Option<Diagnostic> {
@@ -94,7 +75,7 @@ fn glued_keyword(file: FileId, text: &str, start: usize) -> Option<Diagnostic> {
         (s, e) = word_at(e + skip);
     }
     let word = text.get(s..e).unwrap_or("");
-    if DECL_WORDS.contains(&word) {
+    if word != "override" && super::scan::DECL_KEYWORDS.contains(&word) {
         return None;
     }
     Some(

@@ -12,7 +12,7 @@ use crate::source::{FileId, Span};
 /// Keywords that open a nested expression without a bracket.
 const NESTING_KEYWORDS: &[&str] = &["if", "let", "match", "not", "list"];
 /// Keywords that only start a top-level declaration.
-const DECL_KEYWORDS: &[&str] = &[
+pub(crate) const DECL_KEYWORDS: &[&str] = &[
     "ruleset",
     "source",
     "enum",
