@@ -58,7 +58,6 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
     }
 }
 
-
 /// A declaration whose keyword runs into the next word (`paramx`), as a syntax error.
 fn glued_keyword(file: FileId, text: &str, start: usize) -> Option<Diagnostic> {
     let word_at = |at: usize| -> (usize, usize) {
