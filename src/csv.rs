@@ -120,7 +120,9 @@ impl<'a> Iterator for Records<'a> {
                     }
                     value = Cow::Owned(owned);
                 } else {
-                    while i < bytes.len() && !matches!(bytes.get(i), Some(b',') | Some(b'\n')) {
+                    while i < bytes.len()
+                        && !matches!(bytes.get(i), Some(b',') | Some(b'\n') | Some(b'\r'))
+                    {
                         i += 1;
                     }
                     let mut end = i;
@@ -173,10 +175,32 @@ impl<'a> Iterator for Records<'a> {
 }
 
 fn next_line(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len() && bytes.get(i) != Some(&b'\n') {
+    while i < bytes.len() && !matches!(bytes.get(i), Some(b'\n') | Some(b'\r')) {
+        i += 1;
+    }
+    if bytes.get(i) == Some(&b'\r') && bytes.get(i + 1) == Some(&b'\n') {
         i += 1;
     }
     i + 1
+}
+
+/// Old-Mac line ends (a CR alone) become LF, byte for byte, so line numbers in
+/// diagnostics count them as lines. CRLF is left as it is. Offsets do not change.
+pub fn normalize_line_ends(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    let n = bytes.len();
+    for i in 0..n {
+        if bytes.get(i) == Some(&b'\r') && bytes.get(i + 1) != Some(&b'\n') {
+            if let Some(b) = bytes.get_mut(i) {
+                *b = b'\n';
+            }
+        }
+    }
+    // Replacing one ASCII byte by another keeps UTF-8 valid.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 fn trim_eol(bytes: &[u8], start: usize, mut end: usize) -> usize {
@@ -198,6 +222,30 @@ mod tests {
         assert_eq!(recs[1].cells[1].text, "x, \"y\"");
         assert_eq!(recs[2].cells[1].text, "阿莫西林");
         assert_eq!(recs[2].cells[1].span.start, 28);
+    }
+
+    #[test]
+    fn line_ends_cr_lf_crlf() {
+        for text in [
+            "code,name\nA1,x\nB2,y\n",
+            "code,name\rA1,x\rB2,y\r",
+            "code,name\r\nA1,x\r\nB2,y\r\n",
+            "\u{feff}code,name\rA1,x\r\nB2,y",
+            "code,name\rA1,\"x\"\rB2,y",
+        ] {
+            let (recs, diags) = read(FileId(0), text);
+            assert!(diags.is_empty(), "{text:?}");
+            let cells: Vec<Vec<&str>> = recs
+                .iter()
+                .map(|r| r.cells.iter().map(|c| c.text.as_ref()).collect())
+                .collect();
+            assert_eq!(
+                cells,
+                vec![vec!["code", "name"], vec!["A1", "x"], vec!["B2", "y"]],
+                "{text:?}"
+            );
+        }
+        assert_eq!(normalize_line_ends("a\rb\r\nc".into()), "a\nb\r\nc");
     }
 
     #[test]

@@ -81,6 +81,7 @@ codes! {
     WrongKind = "E0113", Error, "A name is used as something it is not";
     UnknownFunction = "E0114", Error, "A function is not defined";
     MissingInput = "E0115", Error, "The ruleset declares no input";
+    CoverageCondition = "E0120", Error, "A `covers` condition is not a claim field compared with constants";
     // ---- types and units
     TypeMismatch = "E0201", Error, "A value has the wrong type";
     BadOperands = "E0202", Error, "An operator does not apply to these units";
@@ -111,6 +112,10 @@ codes! {
     DuplicateRow = "E0508", Error, "A table has two rows for the same keys";
     RowArity = "E0509", Error, "A row has the wrong number of values";
     CatalogTooLarge = "E0510", Error, "A catalog has more rows than the limit";
+    CsvUnknownColumn = "E0511", Error, "A CSV file has a column the catalog does not declare";
+    CsvDuplicateColumn = "E0512", Error, "A CSV header names a column twice";
+    CsvSeparator = "E0513", Error, "A CSV file is separated by tabs or semicolons, not commas";
+    CatalogRange = "E0515", Error, "A catalog value is outside its column's range";
     // ---- series and bands
     SeriesGap = "E0601", Error, "An index series misses a year inside its range";
     SeriesBaseYear = "E0602", Error, "An index series lacks the base year the rules use";
@@ -132,6 +137,7 @@ codes! {
     ClaimTooLarge = "E0715", Error, "A claim is larger than the limit";
     ClaimTooDeep = "E0716", Error, "A claim's JSON is nested deeper than the limit";
     ListTooLong = "E0717", Error, "A list in a claim is longer than the limit";
+    NotCovered = "E0730", Error, "No rule of the ruleset covers the claim";
     // ---- warnings
     Unused = "W0001", Warning, "A declaration is never used";
     RateAbove100 = "W0002", Warning, "A rate is above 100%";

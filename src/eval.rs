@@ -38,6 +38,84 @@ fn fail(code: Code, span: Span, msg: impl Into<String>) -> Box<Diagnostic> {
     Box::new(Diagnostic::new(code, span, msg))
 }
 
+/// Refuses a claim that no `covers` clause of a ruleset with funds covers: settling it
+/// would pay zeros that look like an answer. Self-contained (no expression evaluation):
+/// a clause is a list of claim fields and the values each may take.
+pub fn check_coverage(rs: &Ruleset, input: &Value) -> R<()> {
+    if !rs.defs.iter().any(|d| d.kind == DefKind::Fund) {
+        return Ok(());
+    }
+    let field = |f: &crate::ir::CoverField| {
+        f.path.iter().try_fold(input, |v, &i| match v {
+            Value::Record(fs) => fs.get(i as usize),
+            _ => None,
+        })
+    };
+    let values: Vec<Option<&Value>> = rs.coverage.fields.iter().map(field).collect();
+    let holds = |c: &crate::ir::CoverClause| {
+        c.conds.iter().all(|(f, allowed)| {
+            values
+                .get(*f as usize)
+                .copied()
+                .flatten()
+                .is_some_and(|v| allowed.contains(v))
+        })
+    };
+    if rs.coverage.clauses.iter().any(holds) {
+        return Ok(());
+    }
+    let Some(first) = rs.coverage.clauses.first() else {
+        return Err(Box::new(
+            Diagnostic::global(
+                Code::NotCovered,
+                format!(
+                    "ruleset `{}` covers no claims: it declares no `covers`",
+                    rs.name
+                ),
+            )
+            .help(
+                "a base ruleset settles no claim itself; check the claim's region \
+                 (`insured.region`), or declare the claims it settles with `covers`",
+            ),
+        ));
+    };
+    let shown: Vec<String> = rs
+        .coverage
+        .fields
+        .iter()
+        .zip(&values)
+        .map(|(f, v)| {
+            let v = v.map(|v| fmt_value(v, rs)).unwrap_or_else(|| "none".into());
+            format!("{} = {v}", f.name)
+        })
+        .collect();
+    let covered: Vec<&str> = rs
+        .coverage
+        .clauses
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect();
+    let mut d = Diagnostic::new(
+        Code::NotCovered,
+        first.span,
+        format!(
+            "no rule of ruleset `{}` covers this claim ({})",
+            rs.name,
+            shown.join(", ")
+        ),
+    )
+    .label("the claims this ruleset covers")
+    .help(format!(
+        "`{}` settles only claims with {}; route the claim to the ruleset that covers it",
+        rs.name,
+        covered.join("; or ")
+    ));
+    for c in rs.coverage.clauses.iter().skip(1) {
+        d = d.with(c.span, "also covers");
+    }
+    Err(Box::new(d))
+}
+
 /// Numeric value of a number.
 #[inline]
 pub fn num(v: &Value) -> Decimal {
@@ -138,6 +216,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
 
     /// Evaluates every output, fund and accumulator.
     pub fn settle(&mut self) -> R<Settlement> {
+        check_coverage(self.rs, &self.input)?;
         let mut outputs = Vec::new();
         let mut funds = Vec::new();
         for (i, d) in self.rs.defs.iter().enumerate() {

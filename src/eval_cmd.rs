@@ -6,7 +6,7 @@ use rulec::diag::{Code, Diagnostic};
 use rulec::limits::Limits;
 use rulec::value::Date;
 use serde_json::{json, Value as Json};
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 
 /// Loads rulesets once each; routes claims by region when asked to.
 struct Router {
@@ -27,14 +27,20 @@ impl Router {
     }
 }
 
-fn read_input(name: &str) -> std::io::Result<String> {
-    if name == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
-        Ok(s)
-    } else {
-        std::fs::read_to_string(name)
-    }
+/// Reads a claim file (or `-`), regular files only and bounded by the claim-size limit.
+fn read_input(name: &str) -> Result<String, rulec::io::ReadError> {
+    let limit = Limits::default().max_claim_bytes;
+    let bytes = rulec::io::read_path_or_stdin(std::path::Path::new(name), limit)?;
+    String::from_utf8(bytes).map_err(|e| rulec::io::ReadError::Io {
+        path: name.to_string(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not valid UTF-8 (bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ),
+    })
 }
 
 /// The claim-size limit, checked before parsing.
@@ -132,8 +138,15 @@ pub fn run(mut a: EvalArgs) -> i32 {
     };
     let text = match read_input(claim_name) {
         Ok(t) => t,
+        Err(rulec::io::ReadError::TooLarge { limit, .. }) => {
+            eprintln!(
+                "error[{}]: the claim is over the limit of {limit} bytes",
+                Code::ClaimTooLarge.as_str()
+            );
+            return 1;
+        }
         Err(e) => {
-            eprintln!("error: cannot read `{claim_name}`: {e}");
+            eprintln!("error: {e}");
             return 2;
         }
     };

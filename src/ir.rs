@@ -495,6 +495,40 @@ pub struct Ruleset {
     pub accumulators: Vec<Accumulator>,
     /// Number of local slots an evaluation needs.
     pub locals: u32,
+    /// Which claims the ruleset settles (`covers`).
+    pub coverage: Coverage,
+}
+
+/// Which claims a ruleset settles: the `covers` declarations of its chain. A claim is
+/// covered when every condition of one clause holds. A ruleset with funds and no clause
+/// covers no claim; evaluating one is an error ([`crate::diag::Code::NotCovered`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Coverage {
+    /// The claim fields the clauses test, each once.
+    pub fields: Vec<CoverField>,
+    /// The clauses, in declaration order.
+    pub clauses: Vec<CoverClause>,
+}
+
+/// A claim field a coverage clause tests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoverField {
+    /// Its path in the claim JSON, e.g. `insured.scheme`.
+    pub name: String,
+    /// Field indexes from the input record down to the field.
+    pub path: Vec<u32>,
+}
+
+/// One `covers` declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoverClause {
+    /// Conditions that must all hold: a field (index into [`Coverage::fields`]) and the
+    /// values it may take.
+    pub conds: Vec<(u32, Vec<Value>)>,
+    /// The clause as written for people, e.g. `visit = outpatient, insured.scheme = employee`.
+    pub text: String,
+    /// The declaration.
+    pub span: Span,
 }
 
 impl TypeNames for Ruleset {

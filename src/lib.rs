@@ -27,6 +27,7 @@ pub mod eval;
 pub mod explain;
 pub mod fuzzing;
 pub mod hash;
+pub mod io;
 pub mod ir;
 pub mod limits;
 pub mod load;

@@ -5,6 +5,7 @@
 //! parsed; a chain is the layers from the root (national) ruleset down to the one asked for.
 
 use crate::diag::{Code, Diagnostic};
+use crate::io::ReadError;
 use crate::limits::Limits;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, ast};
@@ -25,6 +26,8 @@ pub struct Layer {
     pub files: Vec<(FileId, ast::File)>,
     /// The `extends` path and where it is written.
     pub extends: Option<(String, Span)>,
+    /// Where the `ruleset "name"` header is, if the layer has one.
+    pub header: Option<Span>,
 }
 
 /// Reads and parses rule files, once each.
@@ -40,53 +43,104 @@ pub struct Loader {
     by_path: HashMap<PathBuf, usize>,
     /// In-memory data files (CSV) by name, for rules loaded from memory.
     pub memory_files: HashMap<String, FileId>,
+    /// Data files read from disk for the layers' `from "…"` clauses, by (directory, name).
+    pub data_files: HashMap<(PathBuf, String), DataFile>,
 }
 
-/// Reads a file as text. Invalid UTF-8 is reported at the first bad byte, and the text is
-/// kept with replacement characters so later diagnostics can still show it.
+/// Reads a rule or CSV file as text, bounded (see [`crate::io`]). A file over the size
+/// limit, or not valid UTF-8, becomes a diagnostic (the latter at the first bad byte, with
+/// the text kept with replacement characters so later diagnostics can still show it, and a
+/// hint when the bytes look like GBK). A file that cannot be read at all, or is not a
+/// regular file, is an error.
 pub fn read_text(
     map: &mut SourceMap,
     path: &Path,
     limits: &Limits,
-) -> Result<(FileId, Option<Diagnostic>), std::io::Error> {
+) -> Result<(FileId, Option<Diagnostic>), ReadError> {
     let name = path.display().to_string();
     if let Some(id) = map.find(&name) {
         return Ok((id, None));
     }
-    let meta = std::fs::metadata(path)?;
-    if meta.len() > limits.max_source_bytes as u64 {
-        let id = map.add(name, "");
-        let d = Diagnostic::new(
-            Code::SourceTooLarge,
-            Span::new(id, 0, 0),
-            format!(
-                "the file is {} bytes, over the limit of {} bytes",
-                meta.len(),
-                limits.max_source_bytes
-            ),
-        )
-        .label("file starts here")
-        .help("split the file, or raise `Limits::max_source_bytes`");
-        return Ok((id, Some(d)));
-    }
-    let bytes = std::fs::read(path)?;
+    let bytes = match crate::io::read_file(path, limits.max_source_bytes) {
+        Ok(b) => b,
+        Err(ReadError::TooLarge { limit, size, .. }) => {
+            let id = map.add(name, "");
+            let d = Diagnostic::new(
+                Code::SourceTooLarge,
+                Span::new(id, 0, 0),
+                match size {
+                    Some(n) => format!("the file is {n} bytes, over the limit of {limit} bytes"),
+                    None => format!("the file is over the limit of {limit} bytes"),
+                },
+            )
+            .label("file starts here")
+            .help("split the file, or raise `Limits::max_source_bytes`");
+            return Ok((id, Some(d)));
+        }
+        Err(e) => return Err(e),
+    };
+    let is_csv = path.extension().is_some_and(|x| x == "csv");
     match String::from_utf8(bytes) {
+        Ok(s) if is_csv => Ok((map.add(name, crate::csv::normalize_line_ends(s)), None)),
         Ok(s) => Ok((map.add(name, s), None)),
         Err(e) => {
             let bad = e.utf8_error().valid_up_to();
             let len = e.utf8_error().error_len().unwrap_or(1);
+            let gbk = looks_like_gbk(e.as_bytes());
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let id = map.add(name, text);
+            let help = if gbk {
+                "the bytes look like GBK (GB18030), the usual Excel export in China: save the \
+                 file as UTF-8 (Excel: \"CSV UTF-8\"), or convert it: \
+                 `iconv -f GBK -t UTF-8 FILE > FILE.utf8`"
+            } else {
+                "save the file as UTF-8 (rule files and CSV catalogs must be UTF-8)"
+            };
             let d = Diagnostic::new(
                 Code::InvalidUtf8,
                 Span::new(id, bad, bad + 1),
-                format!("the file is not valid UTF-8: {len} bad byte(s) at offset {bad}"),
+                if gbk {
+                    format!("the file is not valid UTF-8 but looks like GBK: {len} bad byte(s) at offset {bad}")
+                } else {
+                    format!("the file is not valid UTF-8: {len} bad byte(s) at offset {bad}")
+                },
             )
             .label("invalid UTF-8 here")
-            .help("save the file as UTF-8 (rule files and CSV catalogs must be UTF-8)");
+            .help(help);
             Ok((id, Some(d)))
         }
     }
+}
+
+/// True when every non-ASCII byte belongs to a GBK double-byte character (lead byte
+/// 0x81–0xFE, trail byte 0x40–0xFE but not 0x7F) and there is at least one.
+pub fn looks_like_gbk(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    let mut pairs = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        if b < 0x80 {
+            i += 1;
+            continue;
+        }
+        let trail = bytes.get(i + 1).copied().unwrap_or(0);
+        if !(0x81..=0xFE).contains(&b) || !(0x40..=0xFE).contains(&trail) || trail == 0x7F {
+            return false;
+        }
+        pairs += 1;
+        i += 2;
+    }
+    pairs > 0
+}
+
+/// A data file (CSV catalog or series) a layer names with `from "…"`, read by the loader
+/// so that the checker reads nothing itself.
+#[derive(Debug, Clone)]
+pub enum DataFile {
+    /// Read: its id in the source map, and a problem with its text if any (too large,
+    /// not UTF-8).
+    Read(FileId, Option<Diagnostic>),
+    /// Not read, and why (the path is named in the message).
+    Failed(String),
 }
 
 impl Loader {
@@ -99,6 +153,7 @@ impl Loader {
             layers: Vec::new(),
             by_path: HashMap::new(),
             memory_files: HashMap::new(),
+            data_files: HashMap::new(),
         }
     }
 
@@ -118,7 +173,7 @@ impl Loader {
         file
     }
 
-    fn read_parse(&mut self, path: &Path) -> Result<(FileId, ast::File), std::io::Error> {
+    fn read_parse(&mut self, path: &Path) -> Result<(FileId, ast::File), ReadError> {
         let (id, bad) = read_text(&mut self.map, path, &self.limits)?;
         if let Some(d) = bad {
             self.diags.push(d);
@@ -134,11 +189,13 @@ impl Loader {
     pub fn add_sources(&mut self, name: &str, sources: &[(String, String)]) -> usize {
         let mut files = Vec::new();
         for (fname, text) in sources {
-            let id = self.map.add(fname.clone(), text.as_str());
             if !fname.ends_with(&format!(".{RULE_EXT}")) {
+                let text = crate::csv::normalize_line_ends(text.clone());
+                let id = self.map.add(fname.clone(), text);
                 self.memory_files.insert(fname.clone(), id);
                 continue;
             }
+            let id = self.map.add(fname.clone(), text.as_str());
             let f = self.parse_into(id);
             files.push((id, f));
         }
@@ -176,24 +233,73 @@ impl Loader {
                 }
             }
         }
+        if let Some(d) = &dir {
+            self.read_data_files(d, &files);
+        }
         self.layers.push(Layer {
             dir,
             name,
             files,
             extends,
+            header,
         });
         self.layers.len() - 1
     }
 
+    /// Reads every CSV file the layer's catalogs and series name, bounded, once each.
+    /// Only `.csv` files are read, so no diagnostic ever shows a line of another file.
+    fn read_data_files(&mut self, dir: &Path, files: &[(FileId, ast::File)]) {
+        let mut names = Vec::new();
+        for (_, f) in files {
+            for d in &f.decls {
+                match &d.kind {
+                    ast::DeclKind::Catalog {
+                        rows: ast::RowSource::File(rel, _),
+                        ..
+                    }
+                    | ast::DeclKind::Series {
+                        source: ast::SeriesSource::File(rel, _),
+                        ..
+                    } => names.push(rel.clone()),
+                    _ => {}
+                }
+            }
+        }
+        for rel in names {
+            let key = (dir.to_path_buf(), rel.clone());
+            if self.data_files.contains_key(&key) {
+                continue;
+            }
+            let path = normalize(&dir.join(&rel));
+            let entry = if path.extension().is_none_or(|x| x != "csv") {
+                DataFile::Failed(format!(
+                    "`{}` is not a `.csv` file; catalogs and series are read from CSV files only",
+                    path.display()
+                ))
+            } else {
+                match read_text(&mut self.map, &path, &self.limits) {
+                    Ok((id, d)) => DataFile::Read(id, d),
+                    Err(e) => DataFile::Failed(e.to_string()),
+                }
+            };
+            self.data_files.insert(key, entry);
+        }
+    }
+
     /// Loads a directory or a single rule file as one layer. I/O errors are returned;
     /// everything else becomes a diagnostic.
-    pub fn load_path(&mut self, path: &Path) -> Result<usize, std::io::Error> {
+    pub fn load_path(&mut self, path: &Path) -> Result<usize, ReadError> {
         let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if let Some(&i) = self.by_path.get(&key) {
             return Ok(i);
         }
+        let io = |source| ReadError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let (dir, files) = if path.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(io)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == RULE_EXT))
                 .collect();
@@ -256,16 +362,27 @@ impl Loader {
                 Ok(p) => p,
                 Err(e) => {
                     self.diags.push(
-                        Diagnostic::new(
-                            Code::ParentNotFound,
-                            span,
-                            format!("cannot read `{}`: {e}", parent_path.display()),
-                        )
-                        .label("unreadable"),
+                        Diagnostic::new(Code::ParentNotFound, span, e.to_string())
+                            .label("unreadable"),
                     );
                     break;
                 }
             };
+            if self.layers.get(parent).is_some_and(|l| l.header.is_none()) {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::ParentNotFound,
+                        span,
+                        format!(
+                            "`{}` is not a ruleset: no file in it starts with `ruleset \"name\"`",
+                            parent_path.display()
+                        ),
+                    )
+                    .label("not a ruleset directory")
+                    .help("`extends` names the directory of the parent ruleset, e.g. `extends \"../china\"`"),
+                );
+                break;
+            }
             if chain.contains(&parent) {
                 let names: Vec<String> = chain
                     .iter()

@@ -34,6 +34,9 @@ pub enum RunError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file could not be read, or is not a regular file.
+    #[error("{0}")]
+    Read(#[from] crate::io::ReadError),
     /// The worker thread could not be started or died.
     #[error("internal error: {0}")]
     Internal(String),
@@ -108,10 +111,7 @@ fn check_paths_inline(
     let mut usage = Usage::default();
     let mut checked = Vec::new();
     for t in &targets {
-        let leaf = loader.load_path(t).map_err(|e| RunError::Io {
-            path: t.display().to_string(),
-            source: e,
-        })?;
+        let leaf = loader.load_path(t)?;
         let chain = loader.chain(leaf);
         let c = check_chain(&mut loader, &chain);
         usage.merge(c.usage);
@@ -132,7 +132,7 @@ fn check_paths_inline(
 }
 
 /// Checks in-memory sources as one ruleset (for hosts that keep rules in a database).
-/// CSV catalogs must be inline, since there is no directory to read them from.
+/// Sources whose name does not end in `.rulec` are data files: `from "NAME"` reads them.
 pub fn check_sources(
     name: &str,
     sources: &[(String, String)],

@@ -257,7 +257,15 @@ pub fn run_case(rs: &Ruleset, case: &Case, ruleset: &str, file: &str) -> CaseRes
 
 /// Reads the cases of one file (one case, or an array of them).
 pub fn read_cases(path: &Path) -> Result<Vec<Case>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let bytes = crate::io::read_file(path, Limits::default().max_source_bytes)
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "`{}` is not valid UTF-8 (bad byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
     let j: Json = serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
     let list = match j {
         Json::Array(a) => a,
@@ -274,7 +282,9 @@ pub fn run_paths(paths: &[PathBuf], limits: &Limits) -> std::io::Result<TestRepo
     let mut report = TestReport::default();
     let mut dirs = Vec::new();
     for p in paths {
-        dirs.extend(find_rulesets(p)?);
+        let found = find_rulesets(p)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("`{}`: {e}", p.display())))?;
+        dirs.extend(found);
     }
     dirs.sort();
     dirs.dedup();

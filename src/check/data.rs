@@ -4,7 +4,7 @@ use super::{Checker, Global};
 use crate::csv;
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::ir::{self, CatalogRow, Column, Version};
-use crate::load::read_text;
+use crate::load::DataFile;
 use crate::source::Span;
 use crate::syntax::ast::{self, Decl, Lit, LitExpr, RowSource, SeriesSource};
 use crate::types::{Show, Type};
@@ -341,14 +341,35 @@ impl Checker<'_> {
         }
     }
 
+    /// The text of a data file named by `from "…"`: read by the loader (from disk, or given
+    /// in memory); the checker reads nothing itself.
     fn load_csv(
         &mut self,
         dir: Option<&Path>,
         rel: &str,
         span: Span,
     ) -> Option<(crate::source::FileId, Arc<str>)> {
-        if dir.is_none() {
-            if let Some(&id) = self.loader.memory_files.get(rel) {
+        let entry = match dir {
+            None => match self.loader.memory_files.get(rel) {
+                Some(&id) => DataFile::Read(id, None),
+                None => DataFile::Failed(format!("no in-memory file named `{rel}`")),
+            },
+            Some(d) => self
+                .loader
+                .data_files
+                .get(&(d.to_path_buf(), rel.to_string()))
+                .cloned()
+                .unwrap_or_else(|| DataFile::Failed(format!("`{rel}` was not loaded"))),
+        };
+        match entry {
+            DataFile::Read(id, problem) => {
+                if let Some(d) = problem {
+                    // Reported once, however many declarations read the file.
+                    if !self.diags.contains(&d) && !self.loader.diags.contains(&d) {
+                        self.err(d);
+                    }
+                    return None;
+                }
                 let text = self.loader.map.get(id).map(|f| f.text.clone())?;
                 if text.len() > self.limits.max_source_bytes {
                     self.err(
@@ -364,32 +385,18 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                return Some((id, text));
-            }
-        }
-        let path = match dir {
-            Some(d) => d.join(rel),
-            None => Path::new(rel).to_path_buf(),
-        };
-        let limits = self.limits.clone();
-        match read_text(&mut self.loader.map, &path, &limits) {
-            Ok((id, bad)) => {
-                if let Some(d) = bad {
-                    self.err(d);
-                    return None;
-                }
-                let text = self.loader.map.get(id).map(|f| f.text.clone())?;
                 Some((id, text))
             }
-            Err(e) => {
+            DataFile::Failed(why) => {
+                let help = if dir.is_some() {
+                    "CSV paths are relative to the directory of the rule file"
+                } else {
+                    "pass the CSV file among the sources, under the name `from` gives"
+                };
                 self.err(
-                    Diagnostic::new(
-                        Code::CatalogFile,
-                        span,
-                        format!("cannot read `{}`: {e}", path.display()),
-                    )
-                    .label("this file")
-                    .help("CSV paths are relative to the directory of the rule file"),
+                    Diagnostic::new(Code::CatalogFile, span, why)
+                        .label("this file")
+                        .help(help),
                 );
                 None
             }
@@ -434,25 +441,40 @@ impl Checker<'_> {
                 Err(_) => bad(self, "an integer"),
             },
             Type::Rate => {
-                let parsed = match t.strip_suffix('%') {
-                    Some(p) => {
-                        parse_decimal(p.trim()).and_then(|d| d.checked_div(Decimal::ONE_HUNDRED))
-                    }
-                    None => parse_decimal(t),
+                let Some(p) = t.strip_suffix('%') else {
+                    let hint = match parse_decimal(t) {
+                        Some(_) => format!(
+                            "write the rate with a percent sign, `{t}%`; a bare number is ambiguous (is `0.1` 10% or 0.1%?)"
+                        ),
+                        None => "write a rate such as `10%`".to_string(),
+                    };
+                    self.err(
+                        Diagnostic::new(
+                            Code::CsvBadValue,
+                            span,
+                            format!(
+                                "column `{column}`: expected a rate such as `10%`, found `{t}`"
+                            ),
+                        )
+                        .label("no `%`")
+                        .help(hint),
+                    );
+                    return None;
                 };
-                match parsed {
-                    Some(d) => {
-                        self.check_rate(d, span);
-                        Some(Value::Rate(Rate(d)))
-                    }
+                match parse_decimal(p.trim()).and_then(|d| d.checked_div(Decimal::ONE_HUNDRED)) {
+                    Some(d) => Some(Value::Rate(Rate(d))),
                     None => bad(self, "a rate such as `10%`"),
                 }
             }
-            Type::Bool => match t {
-                "true" => Some(Value::Bool(true)),
-                "false" => Some(Value::Bool(false)),
-                _ => bad(self, "`true` or `false`"),
-            },
+            Type::Bool => {
+                if t.eq_ignore_ascii_case("true") {
+                    Some(Value::Bool(true))
+                } else if t.eq_ignore_ascii_case("false") {
+                    Some(Value::Bool(false))
+                } else {
+                    bad(self, "`true` or `false`")
+                }
+            }
             Type::Date => match Date::parse(t) {
                 Ok(d) => Some(Value::Date(d)),
                 Err(why) => bad(self, &format!("a date ({why})")),
@@ -476,6 +498,7 @@ impl Checker<'_> {
         decl: &Decl,
         dir: Option<&Path>,
         columns: &[ast::ColumnDecl],
+        rest: Option<Span>,
         rows: &RowSource,
         cite: Option<&ast::Citation>,
     ) -> ir::Catalog {
@@ -533,6 +556,17 @@ impl Checker<'_> {
         let mut out_rows: Vec<CatalogRow> = Vec::new();
         match rows {
             RowSource::Inline(inline) => {
+                if let Some(span) = rest {
+                    self.err(
+                        Diagnostic::new(
+                            Code::CsvUnknownColumn,
+                            span,
+                            "`..` ignores extra columns of a CSV file; inline rows have exactly the declared columns",
+                        )
+                        .label("only with `from \"file.csv\"`")
+                        .help("remove `..`"),
+                    );
+                }
                 for r in inline {
                     if r.cells.len() != cols.len() {
                         self.err(
@@ -553,7 +587,23 @@ impl Checker<'_> {
                         .cells
                         .iter()
                         .zip(&cols)
-                        .map(|(l, c)| self.lit_value(l, &c.ty))
+                        .map(|(l, c)| {
+                            let before = self.diags.len();
+                            let v = self.lit_value(l, &c.ty);
+                            if !self.check_range(&v, l.span, &c.name) {
+                                // The range error says it all; no "above 100%" warning too.
+                                let mut i = before;
+                                while i < self.diags.len() {
+                                    if self.diags.get(i).map(|d| d.code) == Some(Code::RateAbove100)
+                                    {
+                                        self.diags.remove(i);
+                                    } else {
+                                        i += 1;
+                                    }
+                                }
+                            }
+                            v
+                        })
                         .collect();
                     let period = match &r.head {
                         Some(h) => self
@@ -576,6 +626,7 @@ impl Checker<'_> {
                     self.catalog_rows_from_csv(
                         decl,
                         &cols,
+                        rest,
                         csv::records(id, &text),
                         *span,
                         &mut out_rows,
@@ -641,6 +692,7 @@ impl Checker<'_> {
         &mut self,
         decl: &Decl,
         cols: &[Column],
+        rest: Option<Span>,
         records: csv::Records<'_>,
         src_span: Span,
         out: &mut Vec<CatalogRow>,
@@ -664,38 +716,24 @@ impl Checker<'_> {
             );
             return;
         };
-        let find = |name: &str| header.cells.iter().position(|c| c.text.trim() == name);
-        let mut positions = Vec::new();
-        for c in cols {
-            match find(&c.name) {
-                Some(p) => positions.push(p),
-                None => {
-                    let names: Vec<&str> = header.cells.iter().map(|c| c.text.trim()).collect();
-                    let sugg = did_you_mean(&c.name, names.iter().copied()).map(str::to_string);
-                    self.err(
-                        Diagnostic::new(
-                            Code::CsvMissingColumn,
-                            header.span,
-                            format!("the CSV header has no column `{}`", c.name),
-                        )
-                        .label("header row")
-                        .with(decl.name.span, "catalog declared here")
-                        .help(match sugg {
-                            Some(s) => {
-                                format!("did you mean `{s}`? Rename the header or the column")
-                            }
-                            None => format!("add a `{}` column to the CSV file", c.name),
-                        }),
-                    );
-                    return;
-                }
-            }
-        }
-        let from_col = find("valid_from");
-        let until_col = find("valid_until");
+        let Some(Header {
+            positions,
+            from_col,
+            until_col,
+        }) = self.csv_header(decl, cols, rest, &header)
+        else {
+            return;
+        };
         let width = header.cells.len();
         let mut n = 0usize;
-        while let Some(rec) = next_ok(&mut it, &mut self.diags) {
+        let mut shown = Throttle::default();
+        loop {
+            let before = self.diags.len();
+            let rec = next_ok(&mut it, &mut self.diags);
+            shown.apply(&mut self.diags, before, usize::MAX, "");
+            let Some(rec) = rec else {
+                break;
+            };
             n += 1;
             let n = n - 1;
             if out.len() >= self.limits.max_catalog_rows {
@@ -714,6 +752,7 @@ impl Checker<'_> {
                 return;
             }
             if rec.cells.len() != width {
+                let before = self.diags.len();
                 self.err(
                     Diagnostic::new(
                         Code::CsvMalformed,
@@ -729,16 +768,22 @@ impl Checker<'_> {
                         "every row has one cell per header column; quote cells that contain commas",
                     ),
                 );
+                shown.apply(&mut self.diags, before, usize::MAX, "");
                 continue;
             }
             let mut cells = Vec::with_capacity(cols.len());
             let mut ok = true;
-            for (c, &p) in cols.iter().zip(&positions) {
+            for (ci, (c, &p)) in cols.iter().zip(&positions).enumerate() {
                 let Some(cell) = rec.cells.get(p) else {
                     ok = false;
                     break;
                 };
-                match self.cell_value(&cell.text, &c.ty, cell.span, &c.name) {
+                let before = self.diags.len();
+                let v = self
+                    .cell_value(&cell.text, &c.ty, cell.span, &c.name)
+                    .filter(|v| self.check_range(v, cell.span, &c.name));
+                shown.apply(&mut self.diags, before, ci, &c.name);
+                match v {
                     Some(v) => cells.push(v),
                     None => ok = false,
                 }
@@ -751,18 +796,23 @@ impl Checker<'_> {
                 if cell.text.trim().is_empty() {
                     continue;
                 }
-                match self.cell_value(
-                    &cell.text,
-                    &Type::Date,
-                    cell.span,
-                    if is_from { "valid_from" } else { "valid_until" },
-                ) {
+                let name = if is_from { "valid_from" } else { "valid_until" };
+                let before = self.diags.len();
+                let v = self.cell_value(&cell.text, &Type::Date, cell.span, name);
+                shown.apply(
+                    &mut self.diags,
+                    before,
+                    cols.len() + usize::from(!is_from),
+                    name,
+                );
+                match v {
                     Some(Value::Date(d)) if is_from => period.from = d,
                     Some(Value::Date(d)) => period.until = d,
                     _ => ok = false,
                 }
             }
             if period.until < period.from {
+                let before = self.diags.len();
                 self.err(
                     Diagnostic::new(
                         Code::UntilBeforeFrom,
@@ -771,6 +821,7 @@ impl Checker<'_> {
                     )
                     .label("never valid"),
                 );
+                shown.apply(&mut self.diags, before, usize::MAX, "");
                 ok = false;
             }
             if ok {
@@ -781,6 +832,154 @@ impl Checker<'_> {
                 });
             }
         }
+        shown.finish(&mut self.diags);
+    }
+
+    /// Matches a CSV header against the declared columns: every declared column once, no
+    /// column twice, no undeclared column unless the catalog says `..`.
+    fn csv_header(
+        &mut self,
+        decl: &Decl,
+        cols: &[Column],
+        rest: Option<Span>,
+        header: &csv::Record<'_>,
+    ) -> Option<Header> {
+        let names: Vec<&str> = header.cells.iter().map(|c| c.text.trim()).collect();
+        // A file separated by tabs or semicolons reads as one column per line.
+        if names.len() < cols.len() {
+            let text = header.cells.first().map(|c| c.text.as_ref()).unwrap_or("");
+            let sep = [('\t', "tabs"), (';', "semicolons")]
+                .into_iter()
+                .find(|(ch, _)| text.contains(*ch));
+            if let Some((_, what)) = sep {
+                self.err(
+                    Diagnostic::new(
+                        Code::CsvSeparator,
+                        header.span,
+                        format!("the CSV file is separated by {what}, not commas"),
+                    )
+                    .label(format!("columns separated by {what}"))
+                    .with(decl.name.span, "catalog declared here")
+                    .help("rulec reads comma-separated files: export the sheet as \"CSV (comma delimited)\", or replace the separators with commas"),
+                );
+                return None;
+            }
+        }
+        let declared = |n: &str| cols.iter().any(|c| c.name == n);
+        let implicit = ["valid_from", "valid_until"];
+        let mut bad = false;
+        // Duplicates.
+        for (i, (name, cell)) in names.iter().zip(&header.cells).enumerate() {
+            let first = names.iter().take(i).position(|n| n == name);
+            let relevant = rest.is_none() || declared(name) || implicit.contains(name);
+            if let (Some(f), true) = (first, relevant) {
+                let first_span = header.cells.get(f).map(|c| c.span).unwrap_or(cell.span);
+                self.err(
+                    Diagnostic::new(
+                        Code::CsvDuplicateColumn,
+                        cell.span,
+                        format!("the CSV header names column `{name}` twice"),
+                    )
+                    .label("second column of this name")
+                    .with(first_span, "first column of this name")
+                    .help("remove or rename one of the two columns; rulec never picks one"),
+                );
+                bad = true;
+            }
+        }
+        // Declared columns (and the implicit dates) missing from the header: candidates for
+        // what a misspelled header meant.
+        let missing: Vec<&str> = cols
+            .iter()
+            .map(|c| c.name.as_str())
+            .chain(implicit)
+            .filter(|n| !names.contains(n))
+            .collect();
+        let mut explained: Vec<&str> = Vec::new();
+        for (name, cell) in names.iter().zip(&header.cells) {
+            if declared(name) || implicit.contains(name) {
+                continue;
+            }
+            let sugg = did_you_mean(name, missing.iter().copied());
+            if rest.is_some() && sugg.is_none() {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                Code::CsvUnknownColumn,
+                cell.span,
+                format!("catalog `{}` declares no column `{name}`", decl.name.name),
+            )
+            .label("undeclared column")
+            .with(decl.name.span, "catalog declared here");
+            d = match sugg {
+                Some(s) => {
+                    explained.push(s);
+                    d.help(format!("did you mean `{s}`? Rename the header or the column"))
+                }
+                None => d.help(format!(
+                    "declare it (`{name}: text`), or end the column list with `..` to ignore columns the rules do not use"
+                )),
+            };
+            self.err(d);
+            bad = true;
+        }
+        let mut positions = Vec::with_capacity(cols.len());
+        for c in cols {
+            match names.iter().position(|n| *n == c.name) {
+                Some(p) => positions.push(p),
+                None if explained.contains(&c.name.as_str()) => bad = true,
+                None => {
+                    let sugg = did_you_mean(&c.name, names.iter().copied()).map(str::to_string);
+                    self.err(
+                        Diagnostic::new(
+                            Code::CsvMissingColumn,
+                            header.span,
+                            format!("the CSV header has no column `{}`", c.name),
+                        )
+                        .label("header row")
+                        .with(decl.name.span, "catalog declared here")
+                        .help(match sugg {
+                            Some(s) => {
+                                format!("did you mean `{s}`? Rename the header or the column")
+                            }
+                            None => format!("add a `{}` column to the CSV file", c.name),
+                        }),
+                    );
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            return None;
+        }
+        Some(Header {
+            positions,
+            from_col: names.iter().position(|n| *n == "valid_from"),
+            until_col: names.iter().position(|n| *n == "valid_until"),
+        })
+    }
+
+    /// Catalog values have ranges the checker knows: a rate (a share) lies in 0%–100%, an
+    /// amount of money (a price, a cap) is not negative.
+    fn check_range(&mut self, v: &Value, span: Span, column: &str) -> bool {
+        let why = match v {
+            Value::Rate(r) if r.0 < Decimal::ZERO || r.0 > Decimal::ONE => format!(
+                "{}% is outside 0%–100%",
+                (r.0 * Decimal::ONE_HUNDRED).normalize()
+            ),
+            Value::Money(m) if m.0 < Decimal::ZERO => format!("{} is negative", m.0),
+            _ => return true,
+        };
+        self.err(
+            Diagnostic::new(
+                Code::CatalogRange,
+                span,
+                format!("column `{column}`: {why}"),
+            )
+            .label("out of range")
+            .help("in a catalog, a rate is a share between 0% and 100% and an amount of money is 0 or more"),
+        );
+        false
     }
 
     pub(crate) fn build_series(
@@ -946,6 +1145,63 @@ impl Checker<'_> {
             name: decl.name.name.clone(),
             versions: out,
             span: decl.name.span,
+        }
+    }
+}
+
+/// Where the declared columns are in a CSV file.
+struct Header {
+    positions: Vec<usize>,
+    from_col: Option<usize>,
+    until_col: Option<usize>,
+}
+
+/// How many diagnostics of one kind (column and code) a catalog shows before it only counts.
+const SHOWN_PER_KIND: usize = 3;
+
+/// Keeps the first few diagnostics of each kind in each column and counts the rest, so a
+/// column of 200,000 bad cells gives three errors and "and 199,997 more like this".
+#[derive(Default)]
+struct Throttle {
+    /// (column, code) → (how many, index of the last one shown).
+    kinds: HashMap<(usize, &'static str), (usize, usize, String)>,
+}
+
+impl Throttle {
+    /// Applies to the diagnostics pushed since `before`, all about `column`.
+    fn apply(&mut self, diags: &mut Vec<Diagnostic>, before: usize, column: usize, name: &str) {
+        let new: Vec<Diagnostic> = diags.drain(before.min(diags.len())..).collect();
+        for d in new {
+            if !d.is_error() {
+                diags.push(d);
+                continue;
+            }
+            let e = self
+                .kinds
+                .entry((column, d.code.as_str()))
+                .or_insert((0, 0, name.to_string()));
+            e.0 += 1;
+            if e.0 <= SHOWN_PER_KIND {
+                e.1 = diags.len();
+                diags.push(d);
+            }
+        }
+    }
+
+    /// Adds "and N more like this" to the last diagnostic shown of each kind.
+    fn finish(self, diags: &mut [Diagnostic]) {
+        for ((_, _), (count, at, name)) in self.kinds {
+            if count > SHOWN_PER_KIND {
+                if let Some(d) = diags.get_mut(at) {
+                    let more = count - SHOWN_PER_KIND;
+                    let place = if name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in column `{name}`")
+                    };
+                    d.message = format!("{}; and {more} more like this{place}", d.message);
+                }
+            }
         }
     }
 }

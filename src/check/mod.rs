@@ -8,6 +8,7 @@
 //! tables, catalogs, series and bands; `expr.rs` checks and lowers expressions;
 //! `dates.rs` checks effective dates; `deps.rs` orders definitions and finds cycles.
 
+mod coverage;
 mod data;
 mod dates;
 mod deps;
@@ -219,9 +220,37 @@ impl Checker<'_> {
         let mut out: Vec<DeclRef<'d>> = Vec::new();
         let mut index: HashMap<String, (usize, usize)> = HashMap::new(); // name -> (pos in out, layer)
         let mut as_of: Option<(usize, usize)> = None;
+        // `covers` clauses accumulate down the chain; `override covers` drops the inherited.
+        let mut covers: Vec<(usize, DeclRef<'d>)> = Vec::new();
+        let mut covers_reset: Option<usize> = None;
         for (li, (_, dir, decls)) in layers.iter().enumerate() {
             for decl in decls {
                 if matches!(decl.kind, DeclKind::Ruleset { .. }) {
+                    continue;
+                }
+                if matches!(decl.kind, DeclKind::Covers { .. }) {
+                    if decl.overrides && covers_reset != Some(li) {
+                        if !covers.iter().any(|(l, _)| *l < li) {
+                            self.err(
+                                Diagnostic::new(
+                                    Code::OverrideWithoutParent,
+                                    decl.span,
+                                    "`override covers`, but no parent ruleset declares coverage",
+                                )
+                                .label("nothing to override")
+                                .help("remove `override`: this clause adds to the coverage"),
+                            );
+                        }
+                        covers.retain(|(l, _)| *l == li);
+                        covers_reset = Some(li);
+                    }
+                    covers.push((
+                        li,
+                        DeclRef {
+                            decl,
+                            dir: dir.clone(),
+                        },
+                    ));
                     continue;
                 }
                 let key = if matches!(decl.kind, DeclKind::AsOf { .. }) {
@@ -324,6 +353,7 @@ impl Checker<'_> {
                 }
             }
         }
+        out.extend(covers.into_iter().map(|(_, d)| d));
         out
     }
 
@@ -477,12 +507,19 @@ impl Checker<'_> {
                 }
                 DeclKind::Catalog {
                     columns,
+                    rest,
                     rows,
                     cite,
                 } => {
                     let id = self.rs.catalogs.len() as u32;
-                    let cat =
-                        self.build_catalog(decl, d.dir.as_deref(), columns, rows, cite.as_ref());
+                    let cat = self.build_catalog(
+                        decl,
+                        d.dir.as_deref(),
+                        columns,
+                        *rest,
+                        rows,
+                        cite.as_ref(),
+                    );
                     self.rs.catalogs.push(cat);
                     self.declare(&decl.name, Global::Catalog(id));
                     self.usage
@@ -639,6 +676,8 @@ impl Checker<'_> {
                 );
             }
         }
+        let covers: Vec<&Decl> = decls.iter().map(|d| d.decl).collect();
+        self.build_claim_coverage(&covers);
         // 4. Bodies.
         self.def_refs = vec![Vec::new(); self.rs.defs.len()];
         self.exc_refs = vec![Vec::new(); self.rs.exceptions.len()];
@@ -1019,6 +1058,7 @@ fn decl_kind_name(k: &DeclKind) -> &'static str {
         DeclKind::Record { .. } => "record",
         DeclKind::Input { .. } => "input",
         DeclKind::AsOf { .. } => "as_of",
+        DeclKind::Covers { .. } => "covers",
         DeclKind::Param { .. } => "param",
         DeclKind::Def {
             kind: ast::DefKind::Def,

@@ -233,6 +233,13 @@ pub enum DeclKind {
         /// The date evaluation runs at.
         expr: Expr,
     },
+    /// `covers claim.visit == inpatient and …`: which claims the ruleset settles.
+    Covers {
+        /// The condition: `and` of `PATH == CONSTANT` or `PATH in [CONSTANTS]`.
+        expr: Expr,
+        /// Citation.
+        cite: Option<Citation>,
+    },
     /// `param`
     Param {
         /// Type.
@@ -295,6 +302,8 @@ pub enum DeclKind {
     Catalog {
         /// Columns.
         columns: Vec<ColumnDecl>,
+        /// `..` after the columns: the CSV file may have other columns, which are ignored.
+        rest: Option<Span>,
         /// Rows.
         rows: RowSource,
         /// Citation.

@@ -43,7 +43,7 @@ fn limit_depth(file: &mut ast::File, limits: &Limits, diags: &mut Vec<Diagnostic
     };
     for d in &mut file.decls {
         match &mut d.kind {
-            ast::DeclKind::AsOf { expr } => visit(expr),
+            ast::DeclKind::AsOf { expr } | ast::DeclKind::Covers { expr, .. } => visit(expr),
             ast::DeclKind::Def { versions, .. } => {
                 versions.iter_mut().for_each(|v| visit(&mut v.value))
             }

@@ -105,6 +105,7 @@ fn describe(rule: &Rule) -> &'static str {
         | Rule::record_decl
         | Rule::input_decl
         | Rule::as_of_decl
+        | Rule::covers_decl
         | Rule::param_decl
         | Rule::table_decl
         | Rule::catalog_decl
@@ -166,6 +167,7 @@ fn describe(rule: &Rule) -> &'static str {
         Rule::table_row => "a row (`keys => value`)",
         Rule::column_decl => "a column (`name: type`)",
         Rule::key_mark => "`key`",
+        Rule::rest_mark => "`..`",
         Rule::catalog_file => "`from \"file.csv\"`",
         Rule::catalog_rows => "`rows`",
         Rule::catalog_row => "a row (`[…]`)",
@@ -415,6 +417,17 @@ impl Builder {
                     DeclKind::AsOf { expr },
                 )
             }
+            Rule::covers_decl => {
+                let expr = self.expr(next()?);
+                let cite = next().map(|c| self.citation(c));
+                decl(
+                    Ident {
+                        name: "covers".into(),
+                        span,
+                    },
+                    DeclKind::Covers { expr, cite },
+                )
+            }
             Rule::param_decl => {
                 let name = self.ident(next()?);
                 let ty = self.type_expr(next()?);
@@ -592,8 +605,10 @@ impl Builder {
                 let mut columns = Vec::new();
                 let mut rows = None;
                 let mut cite = None;
+                let mut rest = None;
                 for x in it {
                     match x.as_rule() {
+                        Rule::rest_mark => rest = Some(self.span(&x)),
                         Rule::column_decl => {
                             let mut ci = x.into_inner();
                             let cname = self.ident(ci.next()?);
@@ -639,6 +654,7 @@ impl Builder {
                     name,
                     DeclKind::Catalog {
                         columns,
+                        rest,
                         rows: rows?,
                         cite,
                     },

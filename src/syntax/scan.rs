@@ -19,6 +19,7 @@ pub(crate) const DECL_KEYWORDS: &[&str] = &[
     "record",
     "input",
     "as_of",
+    "covers",
     "param",
     "def",
     "output",

@@ -1,0 +1,490 @@
+//! Hostile catalogs: every way a CSV export can go wrong. Each case passes only on a clean
+//! diagnostic with the right code at the right place (or, for the good ones, on the rows it
+//! must read), never on "it didn't crash".
+
+use rulec::diag::{Code, Diagnostic};
+use rulec::limits::Limits;
+use rulec::project::{check_paths, CheckReport};
+use std::path::{Path, PathBuf};
+
+const HEAD: &str = "enum Class { A, B, C }\nrecord Claim { date: date, code: text }\ninput claim: Claim\nas_of claim.date\n";
+const COLUMNS: &str = "code: text key, class: Class, b_share: rate?, price_cap: money?";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rulec-hostile-csv-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A ruleset whose catalog `drugs` has `columns` and reads `file` (written with `bytes`).
+fn ruleset(name: &str, columns: &str, file: &str, bytes: &[u8]) -> PathBuf {
+    let dir = scratch(name);
+    let rules = format!(
+        "{HEAD}catalog drugs {{ {columns} }} from \"{file}\" cite assumed\noutput listed: bool = claim.code in drugs\n"
+    );
+    std::fs::write(dir.join("rules.rulec"), rules).expect("rules");
+    std::fs::write(dir.join(file), bytes).expect("csv");
+    dir
+}
+
+fn check(dir: &Path) -> CheckReport {
+    check_paths(&[dir.to_path_buf()], Limits::default()).expect("the rules are readable")
+}
+
+fn errors(r: &CheckReport) -> Vec<Diagnostic> {
+    r.diags
+        .sorted()
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect()
+}
+
+/// The catalog's rows when the file reads cleanly.
+fn rows(r: &CheckReport) -> usize {
+    let errs = errors(r);
+    assert!(
+        errs.is_empty(),
+        "{}",
+        rulec::diag::render_human(&errs, &r.map, false)
+    );
+    r.rulesets
+        .first()
+        .and_then(|(_, rs)| rs.catalogs.first())
+        .map(|c| c.rows.len())
+        .expect("one catalog")
+}
+
+/// Exactly these error codes, and the first message contains `text`.
+fn expect(name: &str, columns: &str, bytes: &[u8], codes: &[Code], text: &str) -> CheckReport {
+    let dir = ruleset(name, columns, "drugs.csv", bytes);
+    let r = check(&dir);
+    let errs = errors(&r);
+    let got: Vec<Code> = errs.iter().map(|d| d.code).collect();
+    assert_eq!(
+        got,
+        codes,
+        "{name}: {}",
+        rulec::diag::render_human(&errs, &r.map, false)
+    );
+    let all = rulec::diag::render_human(&errs, &r.map, false);
+    assert!(all.contains(text), "{name}: expected {text:?} in\n{all}");
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+fn line_of(r: &CheckReport, d: &Diagnostic) -> usize {
+    let span = d.span.expect("a place");
+    r.map
+        .get(span.file)
+        .map(|f| f.line_col(span.start).0)
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_misspelled_validity_column_is_an_error_with_a_suggestion() {
+    expect(
+        "valid_form",
+        COLUMNS,
+        b"code,class,b_share,price_cap,valid_form\nXA001,A,,,2030-01-01\n",
+        &[Code::CsvUnknownColumn],
+        "did you mean `valid_from`?",
+    );
+    expect(
+        "valid_untill",
+        COLUMNS,
+        b"code,class,b_share,price_cap,valid_untill\nXA001,A,,,2020-01-01\n",
+        &[Code::CsvUnknownColumn],
+        "did you mean `valid_until`?",
+    );
+}
+
+#[test]
+fn a_misspelled_declared_column_is_one_error_not_two() {
+    expect(
+        "klass",
+        COLUMNS,
+        b"code,klass,b_share,price_cap\nXA001,A,,\n",
+        &[Code::CsvUnknownColumn],
+        "did you mean `class`?",
+    );
+}
+
+#[test]
+fn an_undeclared_column_is_an_error_unless_the_catalog_says_dotdot() {
+    expect(
+        "extra",
+        COLUMNS,
+        b"code,class,b_share,price_cap,manufacturer\nXA001,A,,,X\n",
+        &[Code::CsvUnknownColumn],
+        "end the column list with `..`",
+    );
+    let dir = ruleset(
+        "extra-ok",
+        &format!("{COLUMNS}, .."),
+        "drugs.csv",
+        b"code,name,class,b_share,price_cap,manufacturer,dosage\nXA001,x,A,,,m,d\nXA002,y,B,10%,5,m,d\n",
+    );
+    assert_eq!(rows(&check(&dir)), 2);
+    // `..` still refuses what looks like a misspelled date column.
+    expect(
+        "extra-dotdot-misspelled",
+        &format!("{COLUMNS}, .."),
+        b"code,class,b_share,price_cap,valid_form,manufacturer\nXA001,A,,,2030-01-01,m\n",
+        &[Code::CsvUnknownColumn],
+        "did you mean `valid_from`?",
+    );
+}
+
+#[test]
+fn dotdot_with_inline_rows_is_refused() {
+    let dir = scratch("dotdot-inline");
+    std::fs::write(
+        dir.join("rules.rulec"),
+        format!("{HEAD}catalog fees {{ code: text key, fee: money, .. }} rows {{ [\"GH001\", 10] }} cite assumed\noutput listed: bool = claim.code in fees\n"),
+    )
+    .expect("rules");
+    let r = check(&dir);
+    let codes: Vec<Code> = errors(&r).iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec![Code::CsvUnknownColumn]);
+}
+
+#[test]
+fn a_duplicated_column_is_an_error() {
+    expect(
+        "dup",
+        COLUMNS,
+        b"code,class,b_share,price_cap,class\nXA001,A,,,C\n",
+        &[Code::CsvDuplicateColumn],
+        "names column `class` twice",
+    );
+}
+
+#[test]
+fn a_rate_cell_must_carry_a_percent_sign() {
+    expect(
+        "bare-rate",
+        COLUMNS,
+        b"code,class,b_share,price_cap\nXA003,B,10,\n",
+        &[Code::CsvBadValue],
+        "`10%`",
+    );
+    expect(
+        "fraction-rate",
+        COLUMNS,
+        b"code,class,b_share,price_cap\nXA003,B,0.1,\n",
+        &[Code::CsvBadValue],
+        "`0.1%`",
+    );
+}
+
+#[test]
+fn shares_lie_in_0_to_100_percent_and_amounts_are_not_negative() {
+    expect(
+        "negative-share",
+        COLUMNS,
+        b"code,class,b_share,price_cap\nXA003,B,-500%,\n",
+        &[Code::CatalogRange],
+        "-500% is outside 0%\u{2013}100%",
+    );
+    let r = expect(
+        "share-above-100",
+        COLUMNS,
+        b"code,class,b_share,price_cap\nXA003,B,150%,\n",
+        &[Code::CatalogRange],
+        "150% is outside",
+    );
+    assert!(
+        !r.diags.iter().any(|d| d.code == Code::RateAbove100),
+        "one cause, one diagnostic"
+    );
+    expect(
+        "negative-cap",
+        COLUMNS,
+        b"code,class,b_share,price_cap\nZL001,A,,-10.00\n",
+        &[Code::CatalogRange],
+        "-10.00 is negative",
+    );
+    // Inline rows are held to the same ranges.
+    let dir = scratch("inline-range");
+    std::fs::write(
+        dir.join("rules.rulec"),
+        format!("{HEAD}catalog fees {{ code: text key, fee: money, share: rate }} rows {{ [\"GH001\", -10, 120%] }} cite assumed\noutput listed: bool = claim.code in fees\n"),
+    )
+    .expect("rules");
+    let r = check(&dir);
+    let codes: Vec<Code> = errors(&r).iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec![Code::CatalogRange, Code::CatalogRange]);
+    assert!(!r.diags.iter().any(|d| d.code == Code::RateAbove100));
+}
+
+#[test]
+fn cr_lf_and_crlf_line_ends_all_read_and_a_bom_is_skipped() {
+    for (name, text) in [
+        (
+            "lf",
+            "code,class,b_share,price_cap\nXA001,A,,\nXA003,B,10%,\n",
+        ),
+        (
+            "crlf",
+            "code,class,b_share,price_cap\r\nXA001,A,,\r\nXA003,B,10%,\r\n",
+        ),
+        (
+            "cr",
+            "code,class,b_share,price_cap\rXA001,A,,\rXA003,B,10%,\r",
+        ),
+        (
+            "bom",
+            "\u{feff}code,class,b_share,price_cap\nXA001,A,,\nXA003,B,10%,",
+        ),
+        (
+            "bom-cr",
+            "\u{feff}code,class,b_share,price_cap\rXA001,A,,\rXA003,B,10%,",
+        ),
+        (
+            "spaces",
+            " code , class ,b_share,price_cap\nXA001, A ,,\nXA003,B, 10% ,\n",
+        ),
+    ] {
+        let dir = ruleset(name, COLUMNS, "drugs.csv", text.as_bytes());
+        assert_eq!(rows(&check(&dir)), 2, "{name}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn an_error_in_a_cr_only_file_names_its_line() {
+    let r = expect(
+        "cr-line",
+        COLUMNS,
+        b"code,class,b_share,price_cap\rXA001,A,,\rXA002,A,,\rXA003,X,,\r",
+        &[Code::CsvBadValue],
+        "one of A, B, C",
+    );
+    let errs = errors(&r);
+    assert_eq!(line_of(&r, &errs[0]), 4);
+}
+
+#[test]
+fn tab_and_semicolon_separated_files_name_their_separator() {
+    expect(
+        "tabs",
+        COLUMNS,
+        b"code\tclass\tb_share\tprice_cap\nXA001\tA\t\t\n",
+        &[Code::CsvSeparator],
+        "separated by tabs",
+    );
+    expect(
+        "semicolons",
+        COLUMNS,
+        b"code;class;b_share;price_cap\nXA001;A;;\n",
+        &[Code::CsvSeparator],
+        "separated by semicolons",
+    );
+}
+
+#[test]
+fn a_gbk_file_gets_a_hint_naming_gbk() {
+    // "code,name\nXA001,阿莫西林\n" as Excel exports it in China (GBK).
+    let mut bytes = b"code,name\nXA001,".to_vec();
+    bytes.extend_from_slice(&[0xB0, 0xA2, 0xC4, 0xAA, 0xCE, 0xF7, 0xC1, 0xD6, b'\n']);
+    let r = expect(
+        "gbk",
+        "code: text key, name: text",
+        &bytes,
+        &[Code::InvalidUtf8],
+        "GBK",
+    );
+    let all = rulec::diag::render_human(&errors(&r), &r.map, false);
+    assert!(all.contains("iconv -f GBK -t UTF-8"), "{all}");
+    // Bytes that are not GBK either get the plain message.
+    let r = expect(
+        "latin",
+        "code: text key, name: text",
+        b"code,name\nXA001,caf\xe9\n",
+        &[Code::InvalidUtf8],
+        "not valid UTF-8",
+    );
+    let all = rulec::diag::render_human(&errors(&r), &r.map, false);
+    assert!(!all.contains("GBK"), "{all}");
+}
+
+#[test]
+fn excel_booleans_are_accepted() {
+    let dir = ruleset(
+        "bools",
+        "code: text key, placeholder: bool",
+        "drugs.csv",
+        b"code,placeholder\nA,TRUE\nB,FALSE\nC,true\nD,False\n",
+    );
+    assert_eq!(rows(&check(&dir)), 4);
+    expect(
+        "yes",
+        "code: text key, placeholder: bool",
+        b"code,placeholder\nA,yes\n",
+        &[Code::CsvBadValue],
+        "`true` or `false`",
+    );
+}
+
+#[test]
+fn many_errors_of_one_kind_show_three_and_count_the_rest() {
+    let mut text = String::from("code,class,b_share,price_cap\n");
+    for i in 0..200 {
+        text.push_str(&format!("X{i:04},D,,\n"));
+    }
+    for i in 0..50 {
+        text.push_str(&format!("Y{i:04},A,10,\n"));
+    }
+    let dir = ruleset("many", COLUMNS, "drugs.csv", text.as_bytes());
+    let r = check(&dir);
+    let errs = errors(&r);
+    assert_eq!(errs.len(), 6, "three per kind");
+    let msgs: Vec<&str> = errs.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.ends_with("and 197 more like this in column `class`")),
+        "{msgs:#?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.ends_with("and 47 more like this in column `b_share`")),
+        "{msgs:#?}"
+    );
+    // The first three are the first three rows, in order.
+    let lines: Vec<usize> = errs.iter().map(|d| line_of(&r, d)).collect();
+    assert_eq!(lines, vec![2, 3, 4, 202, 203, 204]);
+}
+
+#[test]
+fn malformed_rows_are_reported_at_their_line() {
+    let r = expect(
+        "arity",
+        COLUMNS,
+        b"code,class,b_share,price_cap\nXA001,A,,\nXA002,A\n",
+        &[Code::CsvMalformed],
+        "row 3 has 2 cells; the header has 4",
+    );
+    assert_eq!(line_of(&r, &errors(&r)[0]), 3);
+    expect(
+        "unclosed",
+        COLUMNS,
+        b"code,class,b_share,price_cap\nXA001,\"A,,\n",
+        &[Code::CsvMalformed],
+        "never closed",
+    );
+    expect(
+        "after-quote",
+        COLUMNS,
+        b"code,class,b_share,price_cap\n\"XA001\"x,A,,\n",
+        &[Code::CsvMalformed],
+        "text after the closing quote",
+    );
+}
+
+#[test]
+fn empty_and_header_only_files() {
+    expect("empty", COLUMNS, b"", &[Code::CsvMissingColumn], "empty");
+    let dir = ruleset(
+        "header-only",
+        COLUMNS,
+        "drugs.csv",
+        b"code,class,b_share,price_cap\r\n",
+    );
+    assert_eq!(rows(&check(&dir)), 0);
+}
+
+#[test]
+fn only_csv_files_are_read_as_catalogs_and_nothing_else_is_echoed() {
+    let dir = ruleset("not-csv", COLUMNS, "secrets.txt", b"password=hunter2\n");
+    let r = check(&dir);
+    let errs = errors(&r);
+    assert_eq!(
+        errs.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec![Code::CatalogFile]
+    );
+    let shown = rulec::diag::render_human(&errs, &r.map, false);
+    assert!(shown.contains("is not a `.csv` file"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_catalog_that_is_not_a_regular_file_is_refused_without_blocking() {
+    // A directory, a FIFO (reading would block forever) and /dev/zero (never ends).
+    let dir = ruleset("special", COLUMNS, "drugs.csv", b"");
+    std::fs::remove_file(dir.join("drugs.csv")).expect("rm");
+    std::fs::create_dir(dir.join("drugs.csv")).expect("mkdir");
+    let r = check(&dir);
+    let shown = rulec::diag::render_human(&errors(&r), &r.map, false);
+    assert!(
+        shown.contains("is a directory, not a regular file"),
+        "{shown}"
+    );
+
+    std::fs::remove_dir(dir.join("drugs.csv")).expect("rmdir");
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.join("drugs.csv"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let r = check(&dir);
+    let errs = errors(&r);
+    assert_eq!(
+        errs.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec![Code::CatalogFile]
+    );
+    let shown = rulec::diag::render_human(&errs, &r.map, false);
+    assert!(shown.contains("is a FIFO (named pipe)"), "{shown}");
+
+    std::fs::remove_file(dir.join("drugs.csv")).expect("rm fifo");
+    std::os::unix::fs::symlink("/dev/zero", dir.join("drugs.csv")).expect("symlink");
+    let r = check(&dir);
+    let shown = rulec::diag::render_human(&errors(&r), &r.map, false);
+    assert!(shown.contains("is a character device"), "{shown}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn in_memory_sources_can_carry_csv_catalogs() {
+    let rules = format!(
+        "{HEAD}catalog drugs {{ {COLUMNS} }} from \"drugs.csv\" cite assumed\noutput listed: bool = claim.code in drugs\n"
+    );
+    let rs = rulec::api::Ruleset::load_sources(
+        "memory",
+        &[
+            ("rules.rulec".into(), rules.clone()),
+            (
+                "drugs.csv".into(),
+                "code,class,b_share,price_cap\rXA001,A,,\rXA003,B,10%,\r".into(),
+            ),
+        ],
+        Limits::default(),
+    )
+    .expect("checks");
+    assert_eq!(
+        rs.compiled().catalogs.first().map(|c| c.rows.len()),
+        Some(2)
+    );
+    let s = rs
+        .evaluate(
+            &serde_json::json!({ "date": "2024-01-01", "code": "XA003" }),
+            &Default::default(),
+        )
+        .expect("settles");
+    assert_eq!(rs.settlement_json(&s)["listed"], true);
+    // The same strictness applies in memory.
+    let err = rulec::api::Ruleset::load_sources(
+        "memory",
+        &[
+            ("rules.rulec".into(), rules),
+            (
+                "drugs.csv".into(),
+                "code,class,b_share,price_cap\nXA003,B,10,\n".into(),
+            ),
+        ],
+        Limits::default(),
+    )
+    .expect_err("a bare rate");
+    assert!(err.diagnostics.iter().any(|d| d.code == Code::CsvBadValue));
+}
