@@ -78,6 +78,22 @@ fn kind_of(ft: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Refuses anything but a regular file, without opening it.
+pub fn check_regular(path: &Path) -> Result<(), ReadError> {
+    let meta = std::fs::metadata(path).map_err(|source| ReadError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(ReadError::NotRegular {
+            path: path.display().to_string(),
+            kind: kind_of(&meta.file_type()),
+        })
+    }
+}
+
 /// Reads a regular file of at most `limit` bytes.
 pub fn read_file(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
     let name = path.display().to_string();

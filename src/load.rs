@@ -310,6 +310,18 @@ impl Loader {
             }
             (path.to_path_buf(), files)
         } else {
+            // Only rule files are parsed as rules: a syntax error would echo the contents
+            // of any other file (a claim, a key, a CSV) in its snippet.
+            crate::io::check_regular(path)?;
+            if path.extension().is_none_or(|x| x != RULE_EXT) {
+                return Err(ReadError::Io {
+                    path: path.display().to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "not a rule file: rule files end in `.rulec`; pass a ruleset directory or a `.rulec` file",
+                    ),
+                });
+            }
             let f = self.read_parse(path)?;
             (
                 path.parent().map(Path::to_path_buf).unwrap_or_default(),

@@ -177,3 +177,19 @@ fn a_test_file_that_is_not_a_regular_file_fails_its_case_with_the_path() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_file_that_is_not_a_rule_file_is_not_parsed_or_echoed() {
+    let dir = scratch("notrules");
+    let secret = dir.join("claim.json");
+    std::fs::write(&secret, "{\"password\": \"hunter2\"}\n").expect("write");
+    let out = rulec(&["check", s(&secret)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("not a rule file") && t.contains(s(&secret)),
+        "{t}"
+    );
+    assert!(!t.contains("hunter2"), "{t}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

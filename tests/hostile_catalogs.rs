@@ -488,3 +488,26 @@ fn in_memory_sources_can_carry_csv_catalogs() {
     .expect_err("a bare rate");
     assert!(err.diagnostics.iter().any(|d| d.code == Code::CsvBadValue));
 }
+
+#[test]
+fn a_catalog_exported_twice_gives_three_duplicate_errors_and_a_count() {
+    let mut text = String::from("code,class,b_share,price_cap\n");
+    for _ in 0..2 {
+        for i in 0..100 {
+            text.push_str(&format!("X{i:04},A,,\n"));
+        }
+    }
+    let dir = ruleset("dups", COLUMNS, "drugs.csv", text.as_bytes());
+    let r = check(&dir);
+    let errs = errors(&r);
+    assert_eq!(
+        errs.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec![Code::DuplicateCode; 3]
+    );
+    assert!(
+        errs[2].message.ends_with("; and 97 more like this"),
+        "{}",
+        errs[2].message
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

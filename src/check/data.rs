@@ -662,7 +662,15 @@ impl Checker<'_> {
             }
         }
         dups.sort_by_key(|d| d.2);
-        for (k, first, second) in dups {
+        let more = dups.len().saturating_sub(SHOWN_PER_KIND);
+        dups.truncate(SHOWN_PER_KIND);
+        let last = dups.len();
+        for (n, (k, first, second)) in dups.into_iter().enumerate() {
+            let tail = if more > 0 && n + 1 == last {
+                format!("; and {more} more like this")
+            } else {
+                String::new()
+            };
             let first_line = self
                 .loader
                 .map
@@ -670,7 +678,7 @@ impl Checker<'_> {
                 .map(|f| f.line_col(first.start).0)
                 .unwrap_or(0);
             self.err(
-                Diagnostic::new(Code::DuplicateCode, second, format!("code `{k}` appears twice in catalog `{}` at the same time", decl.name.name))
+                Diagnostic::new(Code::DuplicateCode, second, format!("code `{k}` appears twice in catalog `{}` at the same time{tail}", decl.name.name))
                     .label("second row")
                     .with(first, format!("first row (line {first_line})"))
                     .help("remove one row, or give them `valid_from`/`valid_until` dates that do not overlap"),
