@@ -301,7 +301,9 @@ impl Loader {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(io)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == RULE_EXT))
+                // Not `is_file()`: a FIFO or device named `x.rulec` is refused when read,
+                // never skipped in silence.
+                .filter(|p| !p.is_dir() && p.extension().is_some_and(|x| x == RULE_EXT))
                 .collect();
             entries.sort();
             let mut files = Vec::new();
@@ -430,7 +432,12 @@ impl Loader {
 pub fn find_rulesets(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
+    // Canonical paths already searched: a symbolic link back up the tree is followed once.
+    let mut seen = std::collections::HashSet::new();
     while let Some(dir) = stack.pop() {
+        if !seen.insert(dir.canonicalize().unwrap_or_else(|_| dir.clone())) {
+            continue;
+        }
         let mut has_rules = false;
         for e in std::fs::read_dir(&dir)? {
             let p = e?.path();

@@ -193,3 +193,41 @@ fn a_file_that_is_not_a_rule_file_is_not_parsed_or_echoed() {
     assert!(!t.contains("hunter2"), "{t}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_loop_under_a_rulesets_directory_ends() {
+    let dir = scratch("symloop");
+    let rs = dir.join("rs");
+    std::fs::create_dir_all(&rs).expect("mkdir");
+    std::fs::write(
+        rs.join("rules.rulec"),
+        "ruleset \"rs\"\nparam p: money = 1 cite assumed\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink("..", rs.join("up")).expect("symlink");
+    let out = rulec(&["check", s(&dir)]);
+    assert!(out.status.code().is_some(), "{}", text(&out));
+    assert!(text(&out).contains("checked"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_among_the_rule_files_is_refused_not_skipped() {
+    let dir = scratch("fifo-in-dir");
+    std::fs::write(
+        dir.join("a.rulec"),
+        "ruleset \"x\"\nparam p: money = 1 cite assumed\n",
+    )
+    .expect("write");
+    mkfifo(&dir.join("b.rulec"));
+    let out = rulec(&["check", s(&dir)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("is a FIFO (named pipe)"),
+        "{}",
+        text(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -511,3 +511,30 @@ fn a_catalog_exported_twice_gives_three_duplicate_errors_and_a_count() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_series_file_has_exactly_year_and_value() {
+    let dir = scratch("series");
+    std::fs::write(
+        dir.join("rules.rulec"),
+        format!("{HEAD}series cpi: decimal by year from \"cpi.csv\" cite assumed\noutput c: decimal = cpi[2024]\n"),
+    )
+    .expect("rules");
+    std::fs::write(
+        dir.join("cpi.csv"),
+        "year,value,note\n2023,100.2,x\n2024,100.2,y\n",
+    )
+    .expect("csv");
+    let r = check(&dir);
+    let codes: Vec<Code> = errors(&r).iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec![Code::CsvUnknownColumn]);
+    std::fs::write(
+        dir.join("cpi.csv"),
+        "year,value\r2023,100.2\r2024,100.2,7\r",
+    )
+    .expect("csv");
+    let r = check(&dir);
+    let codes: Vec<Code> = errors(&r).iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec![Code::CsvMalformed]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

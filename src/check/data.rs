@@ -1033,7 +1033,25 @@ impl Checker<'_> {
                             && h.cells.first().is_some_and(|c| c.text.trim() == "year")
                             && h.cells.get(1).is_some_and(|c| c.text.trim() == "value")
                     });
-                    if !ok_header {
+                    // A series file has exactly the two columns; a third would be ignored.
+                    let extra = header
+                        .as_ref()
+                        .filter(|_| ok_header)
+                        .and_then(|h| h.cells.get(2));
+                    if let Some(x) = extra {
+                        self.err(
+                            Diagnostic::new(
+                                Code::CsvUnknownColumn,
+                                x.span,
+                                format!(
+                                    "a series file has the columns `year,value`; `{}` would be ignored",
+                                    x.text.trim()
+                                ),
+                            )
+                            .label("extra column")
+                            .help("remove the column; a note belongs in the `cite` of the series"),
+                        );
+                    } else if !ok_header {
                         let hspan = header.map(|h| h.span).unwrap_or(*span);
                         self.err(
                             Diagnostic::new(
@@ -1046,7 +1064,9 @@ impl Checker<'_> {
                         );
                     } else {
                         for rec in it {
-                            let (Some(yc), Some(vc)) = (rec.cells.first(), rec.cells.get(1)) else {
+                            let (Some(yc), Some(vc), None) =
+                                (rec.cells.first(), rec.cells.get(1), rec.cells.get(2))
+                            else {
                                 self.err(
                                     Diagnostic::new(
                                         Code::CsvMalformed,
