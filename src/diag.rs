@@ -95,6 +95,7 @@ codes! {
     RecursiveType = "E0210", Error, "A record contains itself";
     // ---- dependencies
     Cycle = "E0301", Error, "Definitions depend on each other in a cycle";
+    ProgramTooLarge = "E0302", Error, "The compiled rules exceed the size limit";
     // ---- effective dates
     VersionsUnordered = "E0401", Error, "Versions are not in date order";
     VersionsOverlap = "E0402", Error, "Versions overlap in time";
@@ -138,6 +139,7 @@ codes! {
     ClaimTooDeep = "E0716", Error, "A claim's JSON is nested deeper than the limit";
     ListTooLong = "E0717", Error, "A list in a claim is longer than the limit";
     NotCovered = "E0730", Error, "No rule of the ruleset covers the claim";
+    Internal = "E0739", Error, "Internal evaluator error (a bug in rulec)";
     // ---- warnings
     Unused = "W0001", Warning, "A declaration is never used";
     RateAbove100 = "W0002", Warning, "A rate is above 100%";

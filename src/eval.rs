@@ -398,15 +398,23 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         Ok(())
     }
 
+    /// Sets a local slot, returning what it held: every binding is undone when its scope
+    /// ends, because a definition computed on demand inside a function body may call the
+    /// same function again.
     #[inline]
-    fn set_local(&mut self, slot: u32, v: Value) {
-        if let Some(l) = self.locals.get_mut(slot as usize) {
-            *l = v;
+    fn set_local(&mut self, slot: u32, v: Value) -> Value {
+        match self.locals.get_mut(slot as usize) {
+            Some(l) => std::mem::replace(l, v),
+            None => Value::None,
         }
     }
 
-    /// Evaluates one node.
+    /// Evaluates one node (on a fresh stack segment when the thread's stack runs low).
     pub fn eval(&mut self, n: &Node) -> R<Value> {
+        crate::stack::guard(|| self.eval_node(n))
+    }
+
+    fn eval_node(&mut self, n: &Node) -> R<Value> {
         self.step(n.span)?;
         let rs = self.rs;
         match &n.kind {
@@ -687,8 +695,28 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             }
             NodeKind::Let(slot, v, body) => {
                 let v = self.eval(v)?;
-                self.set_local(*slot, v);
-                self.eval(body)
+                let old = self.set_local(*slot, v);
+                let r = self.eval(body);
+                self.set_local(*slot, old);
+                r
+            }
+            NodeKind::CallFn(f, args) => {
+                let func = rs.functions.get(*f as usize).ok_or_else(|| {
+                    fail(Code::Internal, n.span, "internal error: unknown function")
+                })?;
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a)?);
+                }
+                let mut saved = Vec::with_capacity(vals.len());
+                for (slot, v) in func.params.iter().zip(vals) {
+                    saved.push(self.set_local(*slot, v));
+                }
+                let r = self.eval(&func.body);
+                for (slot, v) in func.params.iter().zip(saved) {
+                    self.set_local(*slot, v);
+                }
+                r
             }
             NodeKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -813,6 +841,25 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         let Value::List(items) = self.eval(list)? else {
             return Ok(Value::None);
         };
+        let old = self
+            .locals
+            .get(slot as usize)
+            .cloned()
+            .unwrap_or(Value::None);
+        let r = self.list_op_items(op, &items, slot, body, kind, span);
+        self.set_local(slot, old);
+        r
+    }
+
+    fn list_op_items(
+        &mut self,
+        op: ListOp,
+        items: &[Value],
+        slot: u32,
+        body: Option<&Node>,
+        kind: NumKind,
+        span: Span,
+    ) -> R<Value> {
         let apply = |this: &mut Self, x: &Value| -> R<Value> {
             match body {
                 Some(b) => {

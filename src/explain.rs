@@ -99,6 +99,9 @@ pub fn cite_text(c: &Cite, rs: &Ruleset) -> String {
     }
 }
 
+/// How deep an explanation goes (see [`Trace::end`]).
+pub const MAX_TRACE_DEPTH: usize = 64;
+
 /// The derivation being built.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
@@ -113,9 +116,22 @@ impl Trace {
         self.stack.push(Vec::new());
     }
 
-    /// Closes the current frame with its node.
+    /// Closes the current frame with its node. Below [`MAX_TRACE_DEPTH`] levels a node keeps
+    /// no children (a note says so), so the tree stays shallow enough to render, serialize and
+    /// drop without deep recursion whatever the rules' depth.
     pub fn end(&mut self, mut node: TraceNode) {
-        node.children = self.stack.pop().unwrap_or_default();
+        let children = self.stack.pop().unwrap_or_default();
+        if self.stack.len() >= MAX_TRACE_DEPTH {
+            if !children.is_empty() {
+                let n = "its inputs are not shown: the derivation is deeper than the explanation's limit";
+                node.note = Some(match node.note.take() {
+                    Some(x) => format!("{x}; {n}"),
+                    None => n.to_string(),
+                });
+            }
+        } else {
+            node.children = children;
+        }
         match self.stack.last_mut() {
             Some(parent) => parent.push(node),
             None => self.roots.push(node),

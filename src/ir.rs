@@ -245,6 +245,22 @@ pub struct Exception {
     pub span: Span,
 }
 
+/// A user function (`def f(x: T): T = …`), checked and compiled once; calls bind its
+/// parameter slots and evaluate its body.
+#[derive(Clone, Debug)]
+pub struct Function {
+    /// Name.
+    pub name: String,
+    /// The local slot of each parameter, in order.
+    pub params: Vec<u32>,
+    /// Result type.
+    pub ty: Type,
+    /// The body.
+    pub body: Node,
+    /// The declaration.
+    pub span: Span,
+}
+
 /// An accumulator: a running total the claim brings and the settlement returns.
 #[derive(Clone, Debug)]
 pub struct Accumulator {
@@ -380,6 +396,96 @@ pub struct Node {
     pub span: Span,
 }
 
+impl Node {
+    /// Calls `f` on each direct child, in evaluation order.
+    pub fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a Node)) {
+        match &self.kind {
+            NodeKind::Const(_)
+            | NodeKind::Input
+            | NodeKind::Local(_)
+            | NodeKind::Param(_)
+            | NodeKind::Def(_)
+            | NodeKind::AccumBefore(_)
+            | NodeKind::AsOf => {}
+            NodeKind::Field(b, _)
+            | NodeKind::RowField(b, _, _)
+            | NodeKind::CatalogGet(_, b)
+            | NodeKind::CatalogHas(_, b)
+            | NodeKind::SeriesAt(_, b)
+            | NodeKind::Neg(b)
+            | NodeKind::Not(b)
+            | NodeKind::Round(b, _, _)
+            | NodeKind::Marginal(_, b) => f(b),
+            NodeKind::InList(a, b)
+            | NodeKind::Arith(_, _, a, b)
+            | NodeKind::Cmp(_, a, b)
+            | NodeKind::And(a, b)
+            | NodeKind::Or(a, b)
+            | NodeKind::Coalesce(a, b)
+            | NodeKind::Let(_, a, b) => {
+                f(a);
+                f(b);
+            }
+            NodeKind::Table(_, xs)
+            | NodeKind::List(xs)
+            | NodeKind::Call(_, _, xs)
+            | NodeKind::CallFn(_, xs) => xs.iter().for_each(f),
+            NodeKind::If(branches, els) => {
+                for (c, t) in branches {
+                    f(c);
+                    f(t);
+                }
+                f(els);
+            }
+            NodeKind::Match(s, _, arms) => {
+                f(s);
+                arms.iter().for_each(f);
+            }
+            NodeKind::ListOp(_, l, _, body, _) => {
+                f(l);
+                if let Some(b) = body {
+                    f(b);
+                }
+            }
+            NodeKind::Adjust {
+                amount, base, to, ..
+            } => {
+                f(amount);
+                f(base);
+                f(to);
+            }
+        }
+    }
+
+    /// The number of nodes in this tree (iterative: safe at any depth).
+    pub fn size(&self) -> usize {
+        let mut n = 0;
+        let mut stack = vec![self];
+        while let Some(x) = stack.pop() {
+            n += 1;
+            x.for_each_child(|c| stack.push(c));
+        }
+        n
+    }
+}
+
+impl Ruleset {
+    /// Every expression tree of the ruleset: the evaluation date, definitions' versions,
+    /// exceptions, accumulators and functions.
+    pub fn bodies(&self) -> impl Iterator<Item = &Node> {
+        self.as_of
+            .iter()
+            .chain(
+                self.defs
+                    .iter()
+                    .flat_map(|d| d.versions.iter().map(|v| &v.value)),
+            )
+            .chain(self.exceptions.iter().flat_map(|e| [&e.cond, &e.value]))
+            .chain(self.accumulators.iter().map(|a| &a.add))
+            .chain(self.functions.iter().map(|f| &f.body))
+    }
+}
+
 /// Compiled expression forms.
 #[derive(Clone, Debug)]
 pub enum NodeKind {
@@ -437,6 +543,8 @@ pub enum NodeKind {
     ListOp(ListOp, Box<Node>, u32, Option<Box<Node>>, NumKind),
     /// A built-in call.
     Call(Builtin, NumKind, Vec<Node>),
+    /// A call of a user function (index into [`Ruleset::functions`]) with its arguments.
+    CallFn(u32, Vec<Node>),
     /// Rounding to a unit.
     Round(Box<Node>, Decimal, RoundMode),
     /// The marginal-band function of an amount.
@@ -493,8 +601,12 @@ pub struct Ruleset {
     pub exceptions: Vec<Exception>,
     /// Accumulators.
     pub accumulators: Vec<Accumulator>,
+    /// User functions, each compiled once.
+    pub functions: Vec<Function>,
     /// Number of local slots an evaluation needs.
     pub locals: u32,
+    /// The static type of each local slot.
+    pub local_types: Vec<Type>,
     /// Which claims the ruleset settles (`covers`).
     pub coverage: Coverage,
 }

@@ -33,6 +33,7 @@ pub mod limits;
 pub mod load;
 pub mod project;
 pub mod source;
+pub mod stack;
 pub mod syntax;
 pub mod testing;
 pub mod types;

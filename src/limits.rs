@@ -20,6 +20,9 @@ pub struct Limits {
     pub max_list_len: usize,
     /// Most expression steps one evaluation may take.
     pub max_steps: u64,
+    /// Most expression nodes in one compiled ruleset (all bodies together). Functions are
+    /// compiled once, so this grows with the text, never with the number of calls.
+    pub max_compiled_nodes: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             max_json_depth: 64,
             max_list_len: 100_000,
             max_steps: 10_000_000,
+            max_compiled_nodes: 4_000_000,
         }
     }
 }

@@ -228,6 +228,30 @@ impl Checker<'_> {
                 memo.insert(i, c.clone());
                 c
             }
+            Global::Function(f) => {
+                // A function is in force where everything its body uses is.
+                let key = self.rs.defs.len() as u32 + f;
+                if let Some(c) = memo.get(&key) {
+                    return c.clone();
+                }
+                if visiting.contains(&key) {
+                    return vec![Period::ALWAYS];
+                }
+                visiting.push(key);
+                let mut c = vec![Period::ALWAYS];
+                for (r, _) in self
+                    .fn_refs
+                    .get(f as usize)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                {
+                    let rc = self.coverage(*r, memo, visiting);
+                    c = intersect(&c, &rc);
+                }
+                visiting.pop();
+                memo.insert(key, c.clone());
+                c
+            }
             _ => vec![Period::ALWAYS],
         }
     }

@@ -9,37 +9,57 @@ use crate::source::Span;
 type Frame = (usize, Vec<(u32, Span)>, usize);
 
 impl Checker<'_> {
-    /// Edges of definition `i`: (definition it uses, where).
+    /// The graph's nodes are the definitions, then the functions.
+    fn node_of(&self, g: Global) -> Option<u32> {
+        match g {
+            Global::Def(d) => Some(d),
+            Global::Function(f) => Some(self.rs.defs.len() as u32 + f),
+            _ => None,
+        }
+    }
+
+    fn node_name(&self, i: usize) -> Option<String> {
+        match self.rs.defs.get(i) {
+            Some(d) => Some(format!("`{}`", d.name)),
+            None => self
+                .rs
+                .functions
+                .get(i - self.rs.defs.len())
+                .map(|f| format!("`{}`", f.name)),
+        }
+    }
+
+    /// Edges of node `i`: (node it uses, where).
     fn edges(&self, i: usize) -> Vec<(u32, Span)> {
         let mut out = Vec::new();
-        for vrefs in self.def_refs.get(i).map(Vec::as_slice).unwrap_or(&[]) {
-            for (g, s) in vrefs {
-                if let Global::Def(d) = g {
-                    out.push((*d, *s));
+        let mut add = |refs: &[(Global, Span)]| {
+            for (g, s) in refs {
+                if let Some(n) = self.node_of(*g) {
+                    out.push((n, *s));
                 }
             }
-        }
+        };
         if let Some(def) = self.rs.defs.get(i) {
+            for vrefs in self.def_refs.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                add(vrefs);
+            }
             for &e in &def.exceptions {
-                for (g, s) in self
+                add(self
                     .exc_refs
                     .get(e as usize)
                     .map(Vec::as_slice)
-                    .unwrap_or(&[])
-                {
-                    if let Global::Def(d) = g {
-                        out.push((*d, *s));
-                    }
-                }
+                    .unwrap_or(&[]));
             }
+        } else if let Some(f) = i.checked_sub(self.rs.defs.len()) {
+            add(self.fn_refs.get(f).map(Vec::as_slice).unwrap_or(&[]));
         }
         out
     }
 
-    /// Finds cycles by depth-first search; each is reported once, at the reference that
-    /// closes it.
+    /// Finds cycles among definitions and functions by depth-first search (iterative, so a
+    /// chain of any length is safe); each is reported once, at the reference that closes it.
     pub(crate) fn check_cycles(&mut self) {
-        let n = self.rs.defs.len();
+        let n = self.rs.defs.len() + self.rs.functions.len();
         let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
         let mut reported = std::collections::HashSet::new();
         let mut problems = Vec::new();
@@ -72,15 +92,11 @@ impl Checker<'_> {
                             let mut key = members.clone();
                             key.sort_unstable();
                             if reported.insert(key) {
+                                let only_fn = members.len() == 1 && next >= self.rs.defs.len();
                                 members.push(next);
-                                let names: Vec<String> = members
-                                    .iter()
-                                    .filter_map(|&m| {
-                                        self.rs.defs.get(m).map(|d| format!("`{}`", d.name))
-                                    })
-                                    .collect();
-                                let _ = node;
-                                problems.push((span, names));
+                                let names: Vec<String> =
+                                    members.iter().filter_map(|&m| self.node_name(m)).collect();
+                                problems.push((span, names, only_fn));
                             }
                         }
                         _ => {}
@@ -93,12 +109,24 @@ impl Checker<'_> {
                 }
             }
         }
-        for (span, names) in problems {
-            self.err(
+        for (span, names, only_fn) in problems {
+            let d = if only_fn {
+                Diagnostic::new(
+                    Code::Cycle,
+                    span,
+                    format!(
+                        "function {} calls itself",
+                        names.first().map(String::as_str).unwrap_or("?")
+                    ),
+                )
+                .label("recursive call")
+                .help("functions cannot recurse: a rule must always finish; write the steps out, or use a list operation such as `sum`")
+            } else {
                 Diagnostic::new(Code::Cycle, span, format!("definitions depend on each other in a cycle: {}", names.join(" → ")))
                     .label("this reference closes the cycle")
-                    .help("a definition cannot use itself, directly or through others; compute the shared part in its own `def`"),
-            );
+                    .help("a definition cannot use itself, directly or through others; compute the shared part in its own `def`")
+            };
+            self.err(d);
         }
     }
 }

@@ -93,9 +93,11 @@ impl Checker<'_> {
         (node(NodeKind::Const(Value::None), span), Type::Error)
     }
 
-    fn alloc_slot(&mut self) -> u32 {
+    /// A fresh local slot of type `ty`.
+    pub(crate) fn alloc_slot(&mut self, ty: Type) -> u32 {
         let s = self.slot_counter;
         self.slot_counter += 1;
+        self.slot_types.push(ty);
         s
     }
 
@@ -156,7 +158,7 @@ impl Checker<'_> {
                 let mut slots = Vec::new();
                 for (name, v) in binds {
                     let (vn, vt) = self.expr(v, None);
-                    let slot = self.alloc_slot();
+                    let slot = self.alloc_slot(vt.clone());
                     self.locals.push((name.name.clone(), slot, vt));
                     slots.push((slot, vn));
                 }
@@ -1221,8 +1223,8 @@ impl Checker<'_> {
         }
     }
 
-    /// Expands a call of a user function: arguments are checked in the caller's scope and
-    /// bound to fresh slots; the body is checked with only its parameters in scope.
+    /// A call of a user function: arguments are checked in the caller's scope against the
+    /// parameter types; the body was checked once, where the function is declared.
     fn call_function(&mut self, id: u32, f: &ast::Ident, args: &[Arg], span: Span) -> (Node, Type) {
         self.mark_used(Global::Function(id));
         let Some(info) = self.functions.get(id as usize).cloned() else {
@@ -1250,20 +1252,7 @@ impl Checker<'_> {
             );
             return self.error_node(span);
         }
-        if self.fn_stack.contains(&id) {
-            // Kept aside: diagnostics inside an expansion are dropped as duplicates.
-            self.recursion.push(
-                Diagnostic::new(
-                    Code::Cycle,
-                    f.span,
-                    format!("function `{}` calls itself", info.name),
-                )
-                .label("recursive call")
-                .help("functions are expanded where they are called, so they cannot recurse"),
-            );
-            return self.error_node(span);
-        }
-        let mut bound = Vec::new();
+        let mut bound = Vec::with_capacity(args.len());
         for (a, (_, pt)) in args.iter().zip(&info.params) {
             if !self.no_lambdas(std::slice::from_ref(a), &info.name) {
                 return self.error_node(span);
@@ -1272,23 +1261,8 @@ impl Checker<'_> {
             self.expect_type(&t, pt, a.span(), &format!("an argument of `{}`", info.name));
             bound.push(n);
         }
-        let saved = std::mem::take(&mut self.locals);
-        let mut slots = Vec::new();
-        for (n, t) in &info.params {
-            let slot = self.alloc_slot();
-            self.locals.push((n.clone(), slot, t.clone()));
-            slots.push(slot);
-        }
-        let reported = self.diags.len();
-        self.fn_stack.push(id);
-        let (mut body, _) = self.expr(&info.body, Some(&info.ty));
-        self.fn_stack.pop();
-        self.diags.truncate(reported);
-        self.locals = saved;
-        for (slot, arg) in slots.into_iter().zip(bound).rev() {
-            body = node(NodeKind::Let(slot, Box::new(arg), Box::new(body)), span);
-        }
-        (body, info.ty)
+        self.refs.push((Global::Function(id), f.span));
+        (node(NodeKind::CallFn(id, bound), span), info.ty)
     }
 
     fn round(
@@ -1422,7 +1396,7 @@ impl Checker<'_> {
                 return self.error_node(span);
             }
         };
-        let slot = self.alloc_slot();
+        let slot = self.alloc_slot(elem.clone());
         let body = match args.get(1) {
             Some(a) => {
                 let Some((v, b)) = self.lambda_or_expr(a, true, name) else {

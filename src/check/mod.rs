@@ -137,12 +137,12 @@ pub(crate) struct Checker<'a> {
     pub(crate) exc_refs: Vec<Vec<(Global, Span)>>,
     /// The next free local slot.
     pub(crate) slot_counter: u32,
-    /// Functions (`def f(x: T): T = …`), expanded at each call.
+    /// Functions (`def f(x: T): T = …`), checked once; calls refer to them by index.
     pub(crate) functions: Vec<FnInfo>,
-    /// Functions being expanded, to find recursion.
-    pub(crate) fn_stack: Vec<u32>,
-    /// Recursive function calls found while expanding.
-    pub(crate) recursion: Vec<Diagnostic>,
+    /// Function index → references in its body.
+    pub(crate) fn_refs: Vec<Vec<(Global, Span)>>,
+    /// The type of each local slot.
+    pub(crate) slot_types: Vec<Type>,
 }
 
 /// A function's signature and body.
@@ -151,7 +151,6 @@ pub(crate) struct FnInfo {
     pub(crate) name: String,
     pub(crate) params: Vec<(String, Type)>,
     pub(crate) ty: Type,
-    pub(crate) body: ast::Expr,
 }
 
 /// Checks one chain of loaded layers (root first) into a compiled ruleset.
@@ -174,8 +173,8 @@ pub fn check_chain(loader: &mut Loader, chain: &[usize]) -> Checked {
         exc_refs: Vec::new(),
         slot_counter: 0,
         functions: Vec::new(),
-        fn_stack: Vec::new(),
-        recursion: Vec::new(),
+        fn_refs: Vec::new(),
+        slot_types: Vec::new(),
     };
     let layers: Vec<(String, Option<std::path::PathBuf>, Vec<Decl>)> = chain
         .iter()
@@ -590,11 +589,21 @@ impl Checker<'_> {
                         .map(|(n, t)| (n.name.clone(), self.resolve_type(t)))
                         .collect();
                     let ty = self.resolve_type(ty);
+                    self.rs.functions.push(ir::Function {
+                        name: decl.name.name.clone(),
+                        params: Vec::new(),
+                        ty: ty.clone(),
+                        body: ir::Node {
+                            kind: ir::NodeKind::Const(crate::value::Value::None),
+                            span: body.span,
+                        },
+                        span: decl.name.span,
+                    });
+                    self.fn_refs.push(Vec::new());
                     self.functions.push(FnInfo {
                         name: decl.name.name.clone(),
                         params: ps,
                         ty,
-                        body: body.clone(),
                     });
                     self.declare(&decl.name, Global::Function(id));
                     self.usage
@@ -723,8 +732,8 @@ impl Checker<'_> {
                     }
                 }
                 DeclKind::Function { body, .. } => {
-                    // Checked once here, with its parameters as locals; calls expand it
-                    // silently, since every problem of the body was reported here.
+                    // Checked and compiled once, with its parameters as locals; calls bind
+                    // the parameter slots and evaluate this body.
                     let Some((Global::Function(id), _)) =
                         self.globals.get(&decl.name.name).copied()
                     else {
@@ -734,16 +743,23 @@ impl Checker<'_> {
                         continue;
                     };
                     let saved = std::mem::take(&mut self.locals);
+                    let mut slots = Vec::with_capacity(info.params.len());
                     for (n, t) in &info.params {
-                        let slot = self.slot_counter;
-                        self.slot_counter += 1;
+                        let slot = self.alloc_slot(t.clone());
                         self.locals.push((n.clone(), slot, t.clone()));
+                        slots.push(slot);
                     }
-                    self.fn_stack.push(id);
-                    let (_, got) = self.expr(body, Some(&info.ty));
-                    self.fn_stack.pop();
+                    self.refs.clear();
+                    let (node, got) = self.expr(body, Some(&info.ty));
                     self.expect_type(&got, &info.ty, body.span, &format!("`{}`", info.name));
                     self.locals = saved;
+                    if let Some(f) = self.rs.functions.get_mut(id as usize) {
+                        f.params = slots;
+                        f.body = node;
+                    }
+                    if let Some(r) = self.fn_refs.get_mut(id as usize) {
+                        *r = std::mem::take(&mut self.refs);
+                    }
                     self.refs.clear();
                 }
                 DeclKind::Accumulator { add, .. } => {
@@ -788,17 +804,45 @@ impl Checker<'_> {
             }
         }
         // 5. Whole-ruleset checks.
-        let recursion = std::mem::take(&mut self.recursion);
-        self.diags.extend(recursion);
         self.check_cycles();
         self.check_coverage();
         self.check_base_years();
         self.check_exception_reachability();
-        self.rs.locals = self.next_slot();
+        self.rs.locals = self.slot_counter;
+        self.rs.local_types = std::mem::take(&mut self.slot_types);
+        self.check_compiled_size();
     }
 
-    fn next_slot(&self) -> u32 {
-        self.slot_counter
+    /// The compiled size limit: every body counted once (functions are not expanded).
+    fn check_compiled_size(&mut self) {
+        let limit = self.limits.max_compiled_nodes;
+        let mut total = 0usize;
+        let mut biggest: Option<(usize, Span)> = None;
+        for b in self.rs.bodies() {
+            let n = b.size();
+            total = total.saturating_add(n);
+            if biggest.is_none_or(|(m, _)| n > m) {
+                biggest = Some((n, b.span));
+            }
+        }
+        if total > limit {
+            let span = biggest.map(|(_, s)| s).unwrap_or(Span {
+                file: crate::source::FileId(0),
+                start: 0,
+                end: 0,
+            });
+            self.err(
+                Diagnostic::new(
+                    Code::ProgramTooLarge,
+                    span,
+                    format!(
+                        "the compiled rules have {total} expression nodes, over the limit of {limit}"
+                    ),
+                )
+                .label("the largest body")
+                .help("split long expressions into definitions, or raise `Limits::max_compiled_nodes`"),
+            );
+        }
     }
 
     fn build_exception(
