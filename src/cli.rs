@@ -95,6 +95,8 @@ enum Cmd {
     },
     /// Settle claims: `rulec eval RULESET CLAIM.json`, or `--rulesets DIR` to route by region.
     Eval(EvalArgs),
+    /// Format rule files in place (`--check`: print a diff and fail instead).
+    Fmt(crate::fmt_cmd::FmtArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -119,6 +121,7 @@ pub fn run() -> i32 {
             junit,
         } => test(paths, format, junit),
         Cmd::Eval(args) => crate::eval_cmd::run(args),
+        Cmd::Fmt(args) => crate::fmt_cmd::run(args),
     }
 }
 

@@ -25,6 +25,7 @@ pub mod csv;
 pub mod diag;
 pub mod eval;
 pub mod explain;
+pub mod fmt;
 pub mod fuzzing;
 pub mod hash;
 pub mod io;

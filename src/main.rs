@@ -2,6 +2,7 @@
 
 mod cli;
 mod eval_cmd;
+mod fmt_cmd;
 
 fn main() {
     std::process::exit(cli::run());

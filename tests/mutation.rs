@@ -206,3 +206,57 @@ fn thousands_of_variants_never_panic_and_point_inside_their_files() {
         "most variants should be broken: {with_errors} of {variants}"
     );
 }
+
+fn codes(sources: &[(String, String)]) -> Vec<String> {
+    let report = check_sources("mutant", sources, Limits::default()).expect("checker ran");
+    let mut c: Vec<String> = report
+        .diags
+        .iter()
+        .map(|d| d.code.as_str().to_string())
+        .collect();
+    c.sort();
+    c
+}
+
+/// `rulec fmt` over the mutation corpus: every variant that parses formats idempotently,
+/// and the formatted variant gives the same diagnostics codes as the variant itself.
+#[test]
+fn formatting_mutants_is_idempotent_and_keeps_their_diagnostics() {
+    let files: Vec<PathBuf> = shipped_files()
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "rulec"))
+        .collect();
+    let per_file = 400 / files.len() + 1;
+    let mut rng = Rng(0xf0_2026_1123);
+    let (mut formatted, mut refused) = (0, 0);
+    for f in &files {
+        let original = std::fs::read_to_string(f).expect("read");
+        let dir = f.parent().expect("dir");
+        for _ in 0..per_file {
+            let v = mutate(&original, &mut rng);
+            match rulec::fmt::format_source(&v, &Limits::default()) {
+                Ok(once) => {
+                    let twice = rulec::fmt::format_source(&once, &Limits::default());
+                    assert!(
+                        matches!(&twice, Ok(t) if *t == once),
+                        "{}: not idempotent on\n{v}",
+                        f.display()
+                    );
+                    assert_eq!(
+                        codes(&sources_with(dir, f, v.clone())),
+                        codes(&sources_with(dir, f, once)),
+                        "{}: formatting changed the diagnostics of\n{v}",
+                        f.display()
+                    );
+                    formatted += 1;
+                }
+                Err(rulec::fmt::FmtError::Syntax(_)) => refused += 1,
+                Err(e) => panic!("{}: {e} on\n{v}", f.display()),
+            }
+        }
+    }
+    assert!(
+        formatted >= 100,
+        "only {formatted} variants parsed ({refused} refused)"
+    );
+}

@@ -14,6 +14,13 @@ struct Grammar;
 
 type P<'a> = Pair<'a, Rule>;
 
+/// The pest parse tree of a file, for tools that need every token (the formatter).
+pub fn parse_tree(
+    text: &str,
+) -> Result<pest::iterators::Pairs<'_, Rule>, Box<pest::error::Error<Rule>>> {
+    Grammar::parse(Rule::file, text).map_err(Box::new)
+}
+
 /// Parses one file. Returns the declarations it could build and every diagnostic.
 pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let pairs = match Grammar::parse(Rule::file, text) {
