@@ -97,6 +97,8 @@ enum Cmd {
     Eval(EvalArgs),
     /// Format rule files in place (`--check`: print a diff and fail instead).
     Fmt(crate::fmt_cmd::FmtArgs),
+    /// Run the language server on standard input and output (for editors).
+    Lsp,
 }
 
 /// Runs the command line and returns the exit code.
@@ -122,6 +124,7 @@ pub fn run() -> i32 {
         } => test(paths, format, junit),
         Cmd::Eval(args) => crate::eval_cmd::run(args),
         Cmd::Fmt(args) => crate::fmt_cmd::run(args),
+        Cmd::Lsp => rulec::lsp::run_stdio(),
     }
 }
 

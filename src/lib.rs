@@ -32,6 +32,7 @@ pub mod io;
 pub mod ir;
 pub mod limits;
 pub mod load;
+pub mod lsp;
 pub mod project;
 pub mod source;
 pub mod stack;

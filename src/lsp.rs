@@ -1,0 +1,1587 @@
+//! `rulec lsp`: a language server over stdio (`lsp-server` + `lsp-types`, no async runtime).
+//!
+//! Every change re-analyses the workspace: each ruleset directory under the root (and the
+//! directory of each open file) is loaded and checked with the open buffers laid over the
+//! files on disk, rule files and CSV catalogs alike, so diagnostics follow unsaved text
+//! through the whole chain. Navigation works on the syntax trees of the chain's layers:
+//! a name resolves to the nearest layer that declares it, as the checker resolves it.
+//! Catalog rows come from the compiled rulesets.
+//!
+//! Recursion follows the syntax tree, whose depth the parser bounds; [`run_stdio`] runs the
+//! server on a thread with [`crate::project::STACK_SIZE`] of stack.
+
+use crate::check::check_chain;
+use crate::diag::{Diagnostic, Severity};
+use crate::ir;
+use crate::limits::Limits;
+use crate::load::{find_rulesets, normalize, Loader, RULE_EXT};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::ast::{self, Arg, Decl, DeclKind, Expr, ExprKind, TypeExpr};
+use lsp_server::{Connection, Message, Notification, Request, Response};
+use lsp_types as lt;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Runs the server on standard input and output until the client says `exit`.
+/// Returns the process exit code.
+pub fn run_stdio() -> i32 {
+    let run = std::thread::Builder::new()
+        .stack_size(crate::project::STACK_SIZE)
+        .name("rulec-lsp".into())
+        .spawn(|| {
+            let (conn, io) = Connection::stdio();
+            let code = serve(&conn);
+            drop(conn);
+            let _ = io.join();
+            code
+        });
+    match run.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => 1,
+    }
+}
+
+fn serve(conn: &Connection) -> i32 {
+    let caps = lt::ServerCapabilities {
+        text_document_sync: Some(lt::TextDocumentSyncCapability::Kind(
+            lt::TextDocumentSyncKind::FULL,
+        )),
+        hover_provider: Some(lt::HoverProviderCapability::Simple(true)),
+        definition_provider: Some(lt::OneOf::Left(true)),
+        references_provider: Some(lt::OneOf::Left(true)),
+        document_symbol_provider: Some(lt::OneOf::Left(true)),
+        workspace_symbol_provider: Some(lt::OneOf::Left(true)),
+        document_formatting_provider: Some(lt::OneOf::Left(true)),
+        rename_provider: Some(lt::OneOf::Left(true)),
+        completion_provider: Some(lt::CompletionOptions {
+            trigger_characters: Some(vec![".".into(), "\"".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let caps = match serde_json::to_value(caps) {
+        Ok(c) => c,
+        Err(_) => return 1,
+    };
+    let params = match conn.initialize(caps) {
+        Ok(p) => p,
+        Err(_) => return 1,
+    };
+    let init: lt::InitializeParams = serde_json::from_value(params).unwrap_or_default();
+    #[allow(deprecated)]
+    let root = init
+        .workspace_folders
+        .as_ref()
+        .and_then(|f| f.first())
+        .and_then(|f| f.uri.to_file_path().ok())
+        .or_else(|| init.root_uri.as_ref().and_then(|u| u.to_file_path().ok()));
+    let mut server = Server {
+        root,
+        docs: HashMap::new(),
+        analysis: Analysis::default(),
+        published: HashSet::new(),
+        good: HashMap::new(),
+    };
+    for msg in &conn.receiver {
+        match msg {
+            Message::Request(req) => {
+                if conn.handle_shutdown(&req).unwrap_or(true) {
+                    return 0;
+                }
+                let resp = server.request(req);
+                if conn.sender.send(Message::Response(resp)).is_err() {
+                    return 1;
+                }
+            }
+            Message::Notification(n) => {
+                if n.method == "exit" {
+                    return 0;
+                }
+                for out in server.notification(n) {
+                    if conn.sender.send(Message::Notification(out)).is_err() {
+                        return 1;
+                    }
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+    0
+}
+
+// ---------------------------------------------------------------------- analysis
+
+/// One parsed rule file.
+struct FileInfo {
+    id: FileId,
+    path: PathBuf,
+    layer: usize,
+    ast: ast::File,
+}
+
+/// One layer (ruleset directory).
+struct LayerInfo {
+    name: String,
+    dir: Option<PathBuf>,
+}
+
+/// One checked ruleset: its chain of layers (root first) and compiled form.
+struct RulesetInfo {
+    chain: Vec<usize>,
+    ir: ir::Ruleset,
+}
+
+#[derive(Default)]
+struct Analysis {
+    map: SourceMap,
+    files: Vec<FileInfo>,
+    layers: Vec<LayerInfo>,
+    rulesets: Vec<RulesetInfo>,
+    diags: Vec<Diagnostic>,
+}
+
+fn analyse(root: Option<&Path>, docs: &HashMap<PathBuf, String>) -> Analysis {
+    let mut loader = Loader::new(Limits::default());
+    for (path, text) in docs {
+        loader.map.add(path.display().to_string(), text.as_str());
+    }
+    let mut targets: Vec<PathBuf> = Vec::new();
+    if let Some(r) = root {
+        targets.extend(find_rulesets(r).unwrap_or_default());
+    }
+    for p in docs.keys() {
+        if p.extension().is_some_and(|x| x == RULE_EXT) {
+            if let Some(d) = p.parent() {
+                targets.push(d.to_path_buf());
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    targets.retain(|t| seen.insert(normalize(t)));
+    let mut out = Analysis::default();
+    let mut diags = Vec::new();
+    for t in targets {
+        let Ok(leaf) = loader.load_path(&normalize(&t)) else {
+            continue;
+        };
+        let chain = loader.chain(leaf);
+        let c = check_chain(&mut loader, &chain);
+        diags.extend(c.diags);
+        out.rulesets.push(RulesetInfo {
+            chain,
+            ir: c.ruleset,
+        });
+    }
+    diags.append(&mut loader.diags);
+    let mut i = 0;
+    while let Some(l) = loader.layer(i) {
+        out.layers.push(LayerInfo {
+            name: l.name.clone(),
+            dir: l.dir.clone(),
+        });
+        for (id, f) in &l.files {
+            let path = loader
+                .map
+                .get(*id)
+                .map(|s| PathBuf::from(&s.name))
+                .unwrap_or_default();
+            out.files.push(FileInfo {
+                id: *id,
+                path,
+                layer: i,
+                ast: f.clone(),
+            });
+        }
+        i += 1;
+    }
+    diags.sort_by(|a, b| (a.span, a.code, &a.message).cmp(&(b.span, b.code, &b.message)));
+    diags.dedup();
+    out.diags = diags;
+    out.map = loader.map;
+    out
+}
+
+// ---------------------------------------------------------------------- positions
+
+fn pos_of(text: &str, offset: usize) -> lt::Position {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or("");
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let col: usize = before
+        .get(line_start..)
+        .unwrap_or("")
+        .chars()
+        .map(char::len_utf16)
+        .sum();
+    lt::Position::new(
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
+}
+
+fn offset_of(text: &str, pos: lt::Position) -> usize {
+    let mut line_start = 0;
+    for _ in 0..pos.line {
+        match text.get(line_start..).and_then(|r| r.find('\n')) {
+            Some(i) => line_start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let mut units = 0u32;
+    for (i, c) in text.get(line_start..).unwrap_or("").char_indices() {
+        if units >= pos.character || c == '\n' {
+            return line_start + i;
+        }
+        units += u32::try_from(c.len_utf16()).unwrap_or(1);
+    }
+    text.len()
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The identifier around a byte offset.
+fn word_at(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let offset = offset.min(text.len());
+    let mut s = offset;
+    while let Some(c) = text.get(..s).and_then(|b| b.chars().next_back()) {
+        if !is_ident_char(c) {
+            break;
+        }
+        s -= c.len_utf8();
+    }
+    let mut e = offset;
+    while let Some(c) = text.get(e..).and_then(|a| a.chars().next()) {
+        if !is_ident_char(c) {
+            break;
+        }
+        e += c.len_utf8();
+    }
+    (s < e).then_some((s, e))
+}
+
+/// The string literal around a byte offset, on its line: (content start, content end).
+fn string_at(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let line_start = text.get(..offset)?.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = text
+        .get(offset..)?
+        .find('\n')
+        .map(|i| offset + i)
+        .unwrap_or(text.len());
+    let line = text.get(line_start..line_end)?;
+    let mut open: Option<usize> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        let at = line_start + i;
+        if open.is_none() && line.get(i..).is_some_and(|r| r.starts_with("//")) {
+            return None;
+        }
+        match (open, c) {
+            (Some(_), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(o), '"') if !escaped => {
+                if o <= offset && offset <= at {
+                    return Some((o, at));
+                }
+                open = None;
+            }
+            (None, '"') => open = Some(at + 1),
+            _ => {}
+        }
+        escaped = false;
+    }
+    open.filter(|o| *o <= offset).map(|o| (o, offset))
+}
+
+fn uri_of(path: &Path) -> Option<lt::Url> {
+    lt::Url::from_file_path(path).ok()
+}
+
+// ---------------------------------------------------------------------- the syntax index
+
+/// What a declaration declares, for display.
+fn decl_kind(d: &Decl) -> &'static str {
+    match &d.kind {
+        DeclKind::Ruleset { .. } => "ruleset",
+        DeclKind::Source { .. } => "source",
+        DeclKind::Enum { .. } => "enum",
+        DeclKind::Record { .. } => "record",
+        DeclKind::Input { .. } => "input",
+        DeclKind::AsOf { .. } => "as_of",
+        DeclKind::Param { .. } => "param",
+        DeclKind::Def { kind, .. } => match kind {
+            ast::DefKind::Def => "def",
+            ast::DefKind::Output => "output",
+            ast::DefKind::Fund => "fund",
+        },
+        DeclKind::Function { .. } => "def",
+        DeclKind::Accumulator { .. } => "accumulator",
+        DeclKind::Exception { .. } => "exception",
+        DeclKind::Table { .. } => "table",
+        DeclKind::Catalog { .. } => "catalog",
+        DeclKind::Series { .. } => "series",
+        DeclKind::Bands { .. } => "bands",
+        _ => "declaration",
+    }
+}
+
+/// True for declarations whose name other rules can use.
+fn is_named(d: &Decl) -> bool {
+    !matches!(d.kind, DeclKind::Ruleset { .. } | DeclKind::AsOf { .. })
+        && decl_kind(d) != "declaration"
+}
+
+fn symbol_kind(d: &Decl) -> lt::SymbolKind {
+    match &d.kind {
+        DeclKind::Enum { .. } => lt::SymbolKind::ENUM,
+        DeclKind::Record { .. } => lt::SymbolKind::STRUCT,
+        DeclKind::Param { .. } => lt::SymbolKind::CONSTANT,
+        DeclKind::Function { .. } => lt::SymbolKind::FUNCTION,
+        DeclKind::Table { .. } | DeclKind::Catalog { .. } => lt::SymbolKind::OBJECT,
+        DeclKind::Series { .. } | DeclKind::Bands { .. } => lt::SymbolKind::ARRAY,
+        DeclKind::Input { .. } => lt::SymbolKind::VARIABLE,
+        DeclKind::Source { .. } => lt::SymbolKind::STRING,
+        DeclKind::Exception { .. } => lt::SymbolKind::EVENT,
+        _ => lt::SymbolKind::FIELD,
+    }
+}
+
+/// Every use of a global name in a declaration: (name, span), locals left out.
+fn references(d: &Decl, out: &mut Vec<(String, Span)>) {
+    let mut scope: Vec<String> = Vec::new();
+    let ty = |t: &TypeExpr, out: &mut Vec<(String, Span)>| type_refs(t, out);
+    match &d.kind {
+        DeclKind::Record { fields } => fields.iter().for_each(|f| ty(&f.ty, out)),
+        DeclKind::Input { ty: t } => ty(t, out),
+        DeclKind::AsOf { expr } => expr_refs(expr, &mut scope, out),
+        DeclKind::Param { ty: t, .. } => ty(t, out),
+        DeclKind::Def {
+            ty: t, versions, ..
+        } => {
+            if let Some(t) = t {
+                ty(t, out);
+            }
+            versions
+                .iter()
+                .for_each(|v| expr_refs(&v.value, &mut scope, out));
+        }
+        DeclKind::Function {
+            params,
+            ty: t,
+            body,
+            ..
+        } => {
+            params.iter().for_each(|(_, t)| ty(t, out));
+            ty(t, out);
+            scope.extend(params.iter().map(|(p, _)| p.name.clone()));
+            expr_refs(body, &mut scope, out);
+        }
+        DeclKind::Accumulator { ty: t, add, .. } => {
+            ty(t, out);
+            expr_refs(add, &mut scope, out);
+        }
+        DeclKind::Exception {
+            target,
+            cond,
+            value,
+            ..
+        } => {
+            out.push((target.name.clone(), target.span));
+            expr_refs(cond, &mut scope, out);
+            expr_refs(value, &mut scope, out);
+        }
+        DeclKind::Table { keys, ty: t, .. } => {
+            keys.iter().for_each(|(_, k)| ty(k, out));
+            ty(t, out);
+        }
+        DeclKind::Catalog { columns, .. } => columns.iter().for_each(|c| ty(&c.ty, out)),
+        DeclKind::Series { ty: t, .. } => ty(t, out),
+        DeclKind::Covers { expr, .. } => expr_refs(expr, &mut scope, out),
+        _ => {}
+    }
+}
+
+fn type_refs(t: &TypeExpr, out: &mut Vec<(String, Span)>) {
+    match t {
+        TypeExpr::Named(i) => out.push((i.name.clone(), i.span)),
+        TypeExpr::List(inner, _) | TypeExpr::Optional(inner, _) => type_refs(inner, out),
+    }
+}
+
+fn expr_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<(String, Span)>) {
+    match &e.kind {
+        ExprKind::Name(n) => {
+            if !scope.contains(n) {
+                out.push((n.clone(), e.span));
+            }
+        }
+        ExprKind::Call(f, args) => {
+            out.push((f.name.clone(), f.span));
+            for a in args {
+                match a {
+                    Arg::Expr(x) => expr_refs(x, scope, out),
+                    Arg::Lambda(x, body) => {
+                        scope.push(x.name.clone());
+                        expr_refs(body, scope, out);
+                        scope.pop();
+                    }
+                }
+            }
+        }
+        ExprKind::Let(binds, body) => {
+            let n = scope.len();
+            for (x, v) in binds {
+                expr_refs(v, scope, out);
+                scope.push(x.name.clone());
+            }
+            expr_refs(body, scope, out);
+            scope.truncate(n);
+        }
+        ExprKind::Adjust(a) => {
+            out.push((a.series.name.clone(), a.series.span));
+            for c in e.children() {
+                expr_refs(c, scope, out);
+            }
+        }
+        _ => {
+            for c in e.children() {
+                expr_refs(c, scope, out);
+            }
+        }
+    }
+}
+
+const KEYWORDS: &[&str] = &[
+    "ruleset",
+    "extends",
+    "source",
+    "enum",
+    "record",
+    "input",
+    "as_of",
+    "param",
+    "def",
+    "output",
+    "fund",
+    "accumulator",
+    "exception",
+    "when",
+    "table",
+    "catalog",
+    "series",
+    "bands",
+    "from",
+    "until",
+    "cite",
+    "assumed",
+    "if",
+    "then",
+    "else",
+    "match",
+    "let",
+    "in",
+    "and",
+    "or",
+    "not",
+    "true",
+    "false",
+    "override",
+    "key",
+    "rows",
+    "adjust",
+    "covers",
+    "to",
+    "by",
+    "year",
+    "base",
+    "round",
+    "floor",
+    "none",
+];
+
+const BUILTINS: &[&str] = &[
+    "min",
+    "max",
+    "clamp",
+    "abs",
+    "round",
+    "year",
+    "month",
+    "fixed",
+    "limit",
+    "remaining",
+    "marginal",
+    "to_money",
+    "to_rate",
+    "to_decimal",
+    "exists",
+    "before",
+    "starts_with",
+    "sum",
+    "count",
+    "any",
+    "all",
+    "map",
+    "filter",
+];
+
+fn today() -> Option<crate::value::Date> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = i64::try_from(secs / 86_400).ok()? + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    crate::value::Date::new(
+        i32::try_from(y).ok()?,
+        u32::try_from(m).ok()?,
+        u32::try_from(d).ok()?,
+    )
+    .ok()
+}
+
+// ---------------------------------------------------------------------- the server
+
+struct Server {
+    root: Option<PathBuf>,
+    docs: HashMap<PathBuf, String>,
+    analysis: Analysis,
+    published: HashSet<PathBuf>,
+    /// The last text of each open rule file that parsed without errors.
+    good: HashMap<PathBuf, String>,
+}
+
+/// A declaration found by name: (file index, declaration index).
+type Found = (usize, usize);
+
+impl Server {
+    fn notification(&mut self, n: Notification) -> Vec<Notification> {
+        match n.method.as_str() {
+            "textDocument/didOpen" => {
+                if let Ok(p) = serde_json::from_value::<lt::DidOpenTextDocumentParams>(n.params) {
+                    if let Ok(path) = p.text_document.uri.to_file_path() {
+                        self.docs.insert(normalize(&path), p.text_document.text);
+                    }
+                }
+            }
+            "textDocument/didChange" => {
+                if let Ok(p) = serde_json::from_value::<lt::DidChangeTextDocumentParams>(n.params) {
+                    if let (Ok(path), Some(c)) = (
+                        p.text_document.uri.to_file_path(),
+                        p.content_changes.into_iter().last(),
+                    ) {
+                        self.docs.insert(normalize(&path), c.text);
+                    }
+                }
+            }
+            "textDocument/didClose" => {
+                if let Ok(p) = serde_json::from_value::<lt::DidCloseTextDocumentParams>(n.params) {
+                    if let Ok(path) = p.text_document.uri.to_file_path() {
+                        self.docs.remove(&normalize(&path));
+                    }
+                }
+            }
+            "textDocument/didSave" | "workspace/didChangeWatchedFiles" => {}
+            _ => return Vec::new(),
+        }
+        // Navigation works on the last version of each buffer that parsed; diagnostics
+        // on the text as it is.
+        let mut nav_docs = self.docs.clone();
+        for (path, text) in &self.docs {
+            if path.extension().is_none_or(|x| x != RULE_EXT) {
+                continue;
+            }
+            let (_, diags) = crate::syntax::parse_source(FileId(0), text, &Limits::default());
+            if diags.iter().any(Diagnostic::is_error) {
+                if let Some(good) = self.good.get(path) {
+                    nav_docs.insert(path.clone(), good.clone());
+                }
+            } else {
+                self.good.insert(path.clone(), text.clone());
+            }
+        }
+        self.analysis = analyse(self.root.as_deref(), &self.docs);
+        let out = self.publish();
+        if nav_docs != self.docs {
+            self.analysis = analyse(self.root.as_deref(), &nav_docs);
+        }
+        out
+    }
+
+    /// The text of a file as the user sees it: the open buffer, or the file read.
+    fn buffer(&self, fi: usize) -> Option<&str> {
+        let f = self.analysis.files.get(fi)?;
+        match self.docs.get(&f.path) {
+            Some(t) => Some(t.as_str()),
+            None => self.text(fi),
+        }
+    }
+
+    fn publish(&mut self) -> Vec<Notification> {
+        let mut by_file: HashMap<PathBuf, Vec<lt::Diagnostic>> = HashMap::new();
+        for d in &self.analysis.diags {
+            let Some(span) = d.span else { continue };
+            let Some(f) = self.analysis.map.get(span.file) else {
+                continue;
+            };
+            let text = &f.text;
+            let range = lt::Range::new(
+                pos_of(text, span.start as usize),
+                pos_of(text, span.end as usize),
+            );
+            let mut message = d.message.clone();
+            if let Some(h) = &d.help {
+                message.push_str("\nhelp: ");
+                message.push_str(h);
+            }
+            by_file
+                .entry(PathBuf::from(&f.name))
+                .or_default()
+                .push(lt::Diagnostic {
+                    range,
+                    severity: Some(match d.severity {
+                        Severity::Error => lt::DiagnosticSeverity::ERROR,
+                        _ => lt::DiagnosticSeverity::WARNING,
+                    }),
+                    code: Some(lt::NumberOrString::String(d.code.as_str().to_string())),
+                    source: Some("rulec".into()),
+                    message,
+                    ..Default::default()
+                });
+        }
+        let mut out = Vec::new();
+        let stale: Vec<PathBuf> = self
+            .published
+            .iter()
+            .filter(|p| !by_file.contains_key(*p))
+            .cloned()
+            .collect();
+        for p in stale {
+            by_file.insert(p, Vec::new());
+        }
+        self.published.clear();
+        for (path, diagnostics) in by_file {
+            let Some(uri) = uri_of(&path) else { continue };
+            if !diagnostics.is_empty() {
+                self.published.insert(path.clone());
+            }
+            let params = lt::PublishDiagnosticsParams {
+                uri,
+                diagnostics,
+                version: None,
+            };
+            if let Ok(v) = serde_json::to_value(params) {
+                out.push(Notification::new(
+                    "textDocument/publishDiagnostics".into(),
+                    v,
+                ));
+            }
+        }
+        out
+    }
+
+    fn request(&mut self, req: Request) -> Response {
+        let id = req.id.clone();
+        let result = match req.method.as_str() {
+            "textDocument/hover" => {
+                self.with_pos(req, |s, f, o| serde_json::to_value(s.hover(f, o)).ok())
+            }
+            "textDocument/definition" => {
+                self.with_pos(req, |s, f, o| serde_json::to_value(s.definition(f, o)).ok())
+            }
+            "textDocument/references" => self.with_pos(req, |s, f, o| {
+                serde_json::to_value(s.references_at(f, o).map(|(_, locs)| locs)).ok()
+            }),
+            "textDocument/completion" => {
+                self.with_pos(req, |s, f, o| serde_json::to_value(s.completion(f, o)).ok())
+            }
+            "textDocument/rename" => {
+                let new_name = req
+                    .params
+                    .get("newName")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                self.with_pos(req, |s, f, o| {
+                    serde_json::to_value(s.rename(f, o, &new_name)).ok()
+                })
+            }
+            "textDocument/documentSymbol" => {
+                let uri = serde_json::from_value::<lt::DocumentSymbolParams>(req.params)
+                    .ok()
+                    .map(|p| p.text_document.uri);
+                let syms = uri.map(|u| {
+                    self.symbols(
+                        |f| Some(&f.path) == u.to_file_path().ok().map(|p| normalize(&p)).as_ref(),
+                        "",
+                    )
+                });
+                serde_json::to_value(syms).ok()
+            }
+            "workspace/symbol" => {
+                let q = req
+                    .params
+                    .get("query")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                serde_json::to_value(self.symbols(|_| true, &q)).ok()
+            }
+            "textDocument/formatting" => {
+                let uri = serde_json::from_value::<lt::DocumentFormattingParams>(req.params)
+                    .ok()
+                    .map(|p| p.text_document.uri);
+                serde_json::to_value(uri.and_then(|u| self.format(&u))).ok()
+            }
+            _ => {
+                return Response::new_err(
+                    id,
+                    lsp_server::ErrorCode::MethodNotFound as i32,
+                    format!("rulec lsp does not handle `{}`", req.method),
+                )
+            }
+        };
+        Response::new_ok(id, result.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Runs `f` with the file index and byte offset of a position request.
+    fn with_pos(
+        &mut self,
+        req: Request,
+        f: impl FnOnce(&Self, usize, usize) -> Option<serde_json::Value>,
+    ) -> Option<serde_json::Value> {
+        // Every position request has `textDocument` and `position` at its top level.
+        let p: lt::TextDocumentPositionParams = serde_json::from_value(req.params).ok()?;
+        let path = normalize(&p.text_document.uri.to_file_path().ok()?);
+        let fi = self.analysis.files.iter().position(|f| f.path == path)?;
+        let text = self.buffer(fi)?;
+        let off = offset_of(text, p.position);
+        f(self, fi, off)
+    }
+
+    fn text(&self, fi: usize) -> Option<&str> {
+        let f = self.analysis.files.get(fi)?;
+        self.analysis.map.get(f.id).map(|s| &*s.text)
+    }
+
+    fn location(&self, file: FileId, start: usize, end: usize) -> Option<lt::Location> {
+        let f = self.analysis.map.get(file)?;
+        Some(lt::Location::new(
+            uri_of(Path::new(&f.name))?,
+            lt::Range::new(pos_of(&f.text, start), pos_of(&f.text, end)),
+        ))
+    }
+
+    fn decl(&self, (fi, di): Found) -> Option<&Decl> {
+        self.analysis.files.get(fi)?.ast.decls.get(di)
+    }
+
+    /// The chain (root first) the file is checked in: its own ruleset's when it has one.
+    fn chain_of(&self, fi: usize) -> Vec<usize> {
+        let Some(layer) = self.analysis.files.get(fi).map(|f| f.layer) else {
+            return Vec::new();
+        };
+        self.ruleset_of(fi)
+            .map(|r| {
+                r.chain
+                    .iter()
+                    .copied()
+                    .take_while(|l| *l != layer)
+                    .chain(std::iter::once(layer))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![layer])
+    }
+
+    fn ruleset_of(&self, fi: usize) -> Option<&RulesetInfo> {
+        let layer = self.analysis.files.get(fi)?.layer;
+        self.analysis
+            .rulesets
+            .iter()
+            .find(|r| r.chain.last() == Some(&layer))
+            .or_else(|| {
+                self.analysis
+                    .rulesets
+                    .iter()
+                    .find(|r| r.chain.contains(&layer))
+            })
+    }
+
+    /// The declarations of a name in a list of layers, nearest (last layer) first.
+    fn find_in(&self, layers: &[usize], name: &str) -> Vec<Found> {
+        let mut out = Vec::new();
+        for l in layers.iter().rev() {
+            for (fi, f) in self.analysis.files.iter().enumerate() {
+                if f.layer != *l {
+                    continue;
+                }
+                for (di, d) in f.ast.decls.iter().enumerate() {
+                    if is_named(d) && d.name.name == name {
+                        out.push((fi, di));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The global name at an offset: the name, where it is written, and the declaration it
+    /// resolves to (nearest layer of the file's chain).
+    fn resolve(&self, fi: usize, off: usize) -> Option<(String, Found)> {
+        let text = self.buffer(fi)?;
+        let (s, e) = word_at(text, off)?;
+        let name = text.get(s..e)?.to_string();
+        let f = self.analysis.files.get(fi)?;
+        // A declaration's own name.
+        for (di, d) in f.ast.decls.iter().enumerate() {
+            if is_named(d) && d.name.span.start as usize == s && d.name.name == name {
+                return Some((name, (fi, di)));
+            }
+        }
+        let found = self.find_in(&self.chain_of(fi), &name);
+        found.first().map(|x| (name, *x))
+    }
+
+    fn layer_name(&self, fi: usize) -> String {
+        self.analysis
+            .files
+            .get(fi)
+            .and_then(|f| self.analysis.layers.get(f.layer))
+            .map(|l| l.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn slice(&self, span: Span) -> &str {
+        self.analysis.map.slice(span)
+    }
+
+    fn head_text(&self, h: &Option<ast::VersionHead>) -> String {
+        match h {
+            None => "always".into(),
+            Some(h) => match &h.until {
+                Some((u, _)) => format!("from {} until {}", h.from, u),
+                None => format!("from {}", h.from),
+            },
+        }
+    }
+
+    fn hover(&self, fi: usize, off: usize) -> Option<lt::Hover> {
+        let text = self.buffer(fi)?;
+        // A code in a string: the catalog rows that hold it.
+        if let Some((s, e)) = string_at(text, off) {
+            let code = text.get(s..e)?;
+            let rows = self.catalog_rows(fi, code);
+            if rows.is_empty() {
+                return None;
+            }
+            return Some(markdown(rows.join("\n\n---\n\n")));
+        }
+        let (_, found) = self.resolve(fi, off)?;
+        let d = self.decl(found)?;
+        let mut md = format!("```rulec\n{}\n```\n", self.signature(d));
+        let file = self
+            .analysis
+            .files
+            .get(found.0)
+            .map(|f| f.path.display().to_string())
+            .unwrap_or_default();
+        let line = self
+            .analysis
+            .map
+            .get(d.span.file)
+            .map(|f| f.line_col(d.span.start).0)
+            .unwrap_or(0);
+        md.push_str(&format!(
+            "Defined in layer `{}` ({}:{}){}\n",
+            self.layer_name(found.0),
+            file,
+            line,
+            if d.overrides {
+                ", overriding its parent's"
+            } else {
+                ""
+            }
+        ));
+        let today = today();
+        let mut versions: Vec<(Option<ast::VersionHead>, String, Option<Span>)> = Vec::new();
+        match &d.kind {
+            DeclKind::Param { versions: vs, .. } => {
+                for v in vs {
+                    versions.push((
+                        v.head.clone(),
+                        self.slice(v.value.span).to_string(),
+                        v.cite.as_ref().map(|c| c.span),
+                    ));
+                }
+            }
+            DeclKind::Table { versions: vs, .. } => {
+                for v in vs {
+                    versions.push((
+                        v.head.clone(),
+                        format!("{} rows", v.value.len()),
+                        v.cite.as_ref().map(|c| c.span),
+                    ));
+                }
+            }
+            DeclKind::Bands { versions: vs } => {
+                for v in vs {
+                    versions.push((
+                        v.head.clone(),
+                        format!("{} bands", v.value.len()),
+                        v.cite.as_ref().map(|c| c.span),
+                    ));
+                }
+            }
+            DeclKind::Def { versions: vs, .. } if vs.iter().any(|v| v.head.is_some()) => {
+                for v in vs {
+                    versions.push((v.head.clone(), "…".into(), v.cite.as_ref().map(|c| c.span)));
+                }
+            }
+            DeclKind::Catalog { columns, rows, .. } => {
+                md.push_str(&format!("\n{} columns", columns.len()));
+                if let ast::RowSource::File(f, _) = rows {
+                    md.push_str(&format!(", rows from `{f}`"));
+                }
+                if let Some(c) = self
+                    .ruleset_of(fi)
+                    .and_then(|r| r.ir.catalogs.iter().find(|c| c.name == d.name.name))
+                {
+                    md.push_str(&format!(", {} rows", c.rows.len()));
+                }
+                md.push('\n');
+            }
+            _ => {}
+        }
+        if !versions.is_empty() {
+            md.push_str("\n| in force | value | citation |\n|---|---|---|\n");
+            let mut in_force = None;
+            for (i, (h, v, c)) in versions.iter().enumerate() {
+                let next_from = versions
+                    .get(i + 1)
+                    .and_then(|(h, _, _)| h.as_ref().map(|h| h.from));
+                let covers_today = match (h, today) {
+                    (None, _) => true,
+                    (Some(h), Some(t)) => {
+                        let end_ok = match &h.until {
+                            Some((u, _)) => t <= *u,
+                            None => next_from.is_none_or(|n| t < n),
+                        };
+                        h.from <= t && end_ok
+                    }
+                    _ => false,
+                };
+                if covers_today {
+                    in_force = Some(v.clone());
+                }
+                md.push_str(&format!(
+                    "| {} | `{}` | {} |\n",
+                    self.head_text(h),
+                    v,
+                    c.map(|c| self.slice(c).replace('|', "\\|"))
+                        .unwrap_or_default()
+                ));
+            }
+            let t = today.map(|t| t.to_string()).unwrap_or_default();
+            match in_force {
+                Some(v) => md.push_str(&format!("\nIn force today ({t}): `{v}`\n")),
+                None => md.push_str(&format!("\nNo version is in force today ({t}).\n")),
+            }
+        }
+        Some(markdown(md))
+    }
+
+    /// `kind name: type` as declared.
+    fn signature(&self, d: &Decl) -> String {
+        let kw = decl_kind(d);
+        let over = if d.overrides { "override " } else { "" };
+        let name = &d.name.name;
+        match &d.kind {
+            DeclKind::Param { ty, .. }
+            | DeclKind::Input { ty }
+            | DeclKind::Series { ty, .. }
+            | DeclKind::Accumulator { ty, .. } => {
+                format!("{over}{kw} {name}: {}", self.slice(ty.span()))
+            }
+            DeclKind::Def { ty: Some(ty), .. } => {
+                format!("{over}{kw} {name}: {}", self.slice(ty.span()))
+            }
+            DeclKind::Def { ty: None, .. } => format!("{over}{kw} {name}: money"),
+            DeclKind::Function { params, ty, .. } => format!(
+                "{over}def {name}({}): {}",
+                params
+                    .iter()
+                    .map(|(p, t)| format!("{}: {}", p.name, self.slice(t.span())))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.slice(ty.span())
+            ),
+            DeclKind::Table { keys, ty, .. } => format!(
+                "{over}table {name}({}): {}",
+                keys.iter()
+                    .map(|(p, t)| format!("{}: {}", p.name, self.slice(t.span())))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.slice(ty.span())
+            ),
+            DeclKind::Catalog { columns, .. } => format!(
+                "{over}catalog {name} {{ {} }}",
+                columns
+                    .iter()
+                    .map(|c| format!(
+                        "{}: {}{}",
+                        c.name.name,
+                        self.slice(c.ty.span()),
+                        if c.key { " key" } else { "" }
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            DeclKind::Enum { variants } => format!(
+                "enum {name} {{ {} }}",
+                variants
+                    .iter()
+                    .map(|v| v.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            DeclKind::Record { fields } => format!(
+                "record {name} {{ {} }}",
+                fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.name.name, self.slice(f.ty.span())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            DeclKind::Exception { target, .. } => {
+                format!("{over}exception {name} to {}", target.name)
+            }
+            _ => format!("{over}{kw} {name}"),
+        }
+    }
+
+    /// The rows of every catalog in scope that hold a code, as markdown.
+    fn catalog_rows(&self, fi: usize, code: &str) -> Vec<String> {
+        let Some(rs) = self.ruleset_of(fi) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for c in &rs.ir.catalogs {
+            for &r in c.index.get(code).map(Vec::as_slice).unwrap_or(&[]) {
+                let Some(row) = c.rows.get(r as usize) else {
+                    continue;
+                };
+                let cells: Vec<String> = c
+                    .columns
+                    .iter()
+                    .zip(&row.cells)
+                    .map(|(col, v)| {
+                        let shown = value_text(v, &rs.ir);
+                        format!("| {} | {} |", col.name, shown.replace('|', "\\|"))
+                    })
+                    .collect();
+                let place = self
+                    .analysis
+                    .map
+                    .get(row.span.file)
+                    .map(|f| format!("{}:{}", f.name, f.line_col(row.span.start).0))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "**catalog `{}`**, row at {place}, in force {}\n\n| column | value |\n|---|---|\n{}",
+                    c.name,
+                    row.period,
+                    cells.join("\n")
+                ));
+            }
+        }
+        out
+    }
+
+    fn definition(&self, fi: usize, off: usize) -> Option<lt::GotoDefinitionResponse> {
+        let text = self.buffer(fi)?;
+        // A code in a string: its catalog rows.
+        if let Some((s, e)) = string_at(text, off) {
+            let code = text.get(s..e)?;
+            let rs = self.ruleset_of(fi)?;
+            let mut locs = Vec::new();
+            for c in &rs.ir.catalogs {
+                for &r in c.index.get(code).map(Vec::as_slice).unwrap_or(&[]) {
+                    if let Some(row) = c.rows.get(r as usize) {
+                        locs.extend(self.location(
+                            row.span.file,
+                            row.span.start as usize,
+                            row.span.end as usize,
+                        ));
+                    }
+                }
+            }
+            return (!locs.is_empty()).then_some(lt::GotoDefinitionResponse::Array(locs));
+        }
+        let (name, found) = self.resolve(fi, off)?;
+        let d = self.decl(found)?;
+        let on_decl = found.0 == fi && {
+            let (s, _) = word_at(text, off)?;
+            d.name.span.start as usize == s
+        };
+        let mut locs = Vec::new();
+        if on_decl {
+            if d.overrides {
+                // The parent's definition this one replaces.
+                let chain = self.chain_of(fi);
+                let parents = chain.get(..chain.len().saturating_sub(1)).unwrap_or(&[]);
+                if let Some(p) = self.find_in(parents, &name).first() {
+                    locs.extend(self.decl_location(*p));
+                }
+            } else {
+                // The children's overrides of this definition.
+                let layer = self.analysis.files.get(fi)?.layer;
+                let mut seen = HashSet::new();
+                for rs in &self.analysis.rulesets {
+                    let Some(pos) = rs.chain.iter().position(|l| *l == layer) else {
+                        continue;
+                    };
+                    let below = rs.chain.get(pos + 1..).unwrap_or(&[]);
+                    for f in self.find_in(below, &name) {
+                        if self.decl(f).is_some_and(|d| d.overrides) && seen.insert(f) {
+                            locs.extend(self.decl_location(f));
+                        }
+                    }
+                }
+            }
+        } else {
+            locs.extend(self.decl_location(found));
+        }
+        // A catalog: its CSV file too.
+        if let DeclKind::Catalog {
+            rows: ast::RowSource::File(rel, _),
+            ..
+        } = &d.kind
+        {
+            let dir = self
+                .analysis
+                .files
+                .get(found.0)
+                .and_then(|f| self.analysis.layers.get(f.layer))
+                .and_then(|l| l.dir.clone());
+            if let Some(uri) = dir.and_then(|d| uri_of(&normalize(&d.join(rel)))) {
+                locs.push(lt::Location::new(uri, lt::Range::default()));
+            }
+        }
+        (!locs.is_empty()).then_some(lt::GotoDefinitionResponse::Array(locs))
+    }
+
+    fn decl_location(&self, f: Found) -> Option<lt::Location> {
+        let d = self.decl(f)?;
+        self.location(
+            d.name.span.file,
+            d.name.span.start as usize,
+            d.name.span.end as usize,
+        )
+    }
+
+    /// Every place a global name is declared or used, across every chain that holds its
+    /// declaration: (spans, locations).
+    fn references_at(&self, fi: usize, off: usize) -> Option<(Vec<Span>, Vec<lt::Location>)> {
+        let (name, found) = self.resolve(fi, off)?;
+        let def_layer = self.analysis.files.get(found.0)?.layer;
+        // Layers whose chain holds the declaring layer (and so may use or override it).
+        let mut layers: HashSet<usize> = HashSet::new();
+        for rs in &self.analysis.rulesets {
+            if let Some(pos) = rs.chain.iter().position(|l| *l == def_layer) {
+                layers.extend(rs.chain.iter().skip(pos).copied());
+                // Parents the definition overrides.
+                layers.extend(rs.chain.iter().take(pos).copied().filter(|l| {
+                    self.analysis.files.iter().any(|f| {
+                        f.layer == *l
+                            && f.ast
+                                .decls
+                                .iter()
+                                .any(|d| is_named(d) && d.name.name == name)
+                    })
+                }));
+            }
+        }
+        layers.insert(def_layer);
+        let mut spans = Vec::new();
+        for f in &self.analysis.files {
+            if !layers.contains(&f.layer) {
+                continue;
+            }
+            for d in &f.ast.decls {
+                if is_named(d) && d.name.name == name {
+                    spans.push(d.name.span);
+                }
+                let mut refs = Vec::new();
+                references(d, &mut refs);
+                spans.extend(refs.into_iter().filter(|(n, _)| *n == name).map(|(_, s)| s));
+            }
+        }
+        spans.sort();
+        spans.dedup();
+        let locs = spans
+            .iter()
+            .filter_map(|s| self.location(s.file, s.start as usize, s.end as usize))
+            .collect();
+        Some((spans, locs))
+    }
+
+    fn rename(&self, fi: usize, off: usize, new_name: &str) -> Option<lt::WorkspaceEdit> {
+        let mut chars = new_name.chars();
+        let valid = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(is_ident_char)
+            && !KEYWORDS.contains(&new_name);
+        if !valid {
+            return None;
+        }
+        let (spans, _) = self.references_at(fi, off)?;
+        let mut changes: HashMap<lt::Url, Vec<lt::TextEdit>> = HashMap::new();
+        for s in spans {
+            if let Some(loc) = self.location(s.file, s.start as usize, s.end as usize) {
+                changes
+                    .entry(loc.uri)
+                    .or_default()
+                    .push(lt::TextEdit::new(loc.range, new_name.to_string()));
+            }
+        }
+        Some(lt::WorkspaceEdit {
+            changes: Some(changes),
+            ..Default::default()
+        })
+    }
+
+    #[allow(deprecated)]
+    fn symbols(&self, keep: impl Fn(&FileInfo) -> bool, query: &str) -> Vec<lt::SymbolInformation> {
+        let mut out = Vec::new();
+        for (fi, f) in self.analysis.files.iter().enumerate() {
+            if !keep(f) {
+                continue;
+            }
+            for d in &f.ast.decls {
+                if !is_named(d) || !d.name.name.contains(query) {
+                    continue;
+                }
+                if let Some(location) =
+                    self.location(d.name.span.file, d.span.start as usize, d.span.end as usize)
+                {
+                    out.push(lt::SymbolInformation {
+                        name: d.name.name.clone(),
+                        kind: symbol_kind(d),
+                        tags: None,
+                        deprecated: None,
+                        location,
+                        container_name: Some(self.layer_name(fi)),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn format(&self, uri: &lt::Url) -> Option<Vec<lt::TextEdit>> {
+        let path = normalize(&uri.to_file_path().ok()?);
+        let text = self.docs.get(&path).cloned().or_else(|| {
+            self.analysis
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .and_then(|f| self.analysis.map.get(f.id))
+                .map(|s| s.text.to_string())
+        })?;
+        let out = crate::fmt::format_source(&text, &Limits::default()).ok()?;
+        if out == text {
+            return Some(Vec::new());
+        }
+        Some(vec![lt::TextEdit::new(
+            lt::Range::new(lt::Position::new(0, 0), pos_of(&text, text.len())),
+            out,
+        )])
+    }
+
+    // ------------------------------------------------------------------ completion
+
+    fn completion(&self, fi: usize, off: usize) -> Option<lt::CompletionResponse> {
+        let text = self.buffer(fi)?;
+        let mut items = Vec::new();
+        let item =
+            |label: String, kind: lt::CompletionItemKind, detail: String| lt::CompletionItem {
+                label,
+                kind: Some(kind),
+                detail: Some(detail),
+                ..Default::default()
+            };
+        // Inside a string: catalog codes.
+        if string_at(text, off).is_some() {
+            if let Some(rs) = self.ruleset_of(fi) {
+                for c in &rs.ir.catalogs {
+                    let name_col = c.columns.iter().position(|col| col.name == "name");
+                    for row in c.rows.iter().take(2_000) {
+                        let code = row
+                            .cells
+                            .get(c.key as usize)
+                            .map(|v| value_text(v, &rs.ir))
+                            .unwrap_or_default();
+                        let name = name_col
+                            .and_then(|i| row.cells.get(i))
+                            .map(|v| value_text(v, &rs.ir))
+                            .unwrap_or_default();
+                        items.push(item(
+                            code,
+                            lt::CompletionItemKind::VALUE,
+                            format!("{} {name} ({})", c.name, row.period),
+                        ));
+                    }
+                }
+            }
+            return Some(lt::CompletionResponse::Array(items));
+        }
+        let start = word_at(text, off).map(|(s, _)| s).unwrap_or(off).min(off);
+        let before = text.get(..start).unwrap_or("");
+        if let Some(base) = before.strip_suffix('.') {
+            for (label, detail) in self.members(fi, base) {
+                items.push(item(label, lt::CompletionItemKind::FIELD, detail));
+            }
+            return Some(lt::CompletionResponse::Array(items));
+        }
+        let chain = self.chain_of(fi);
+        let mut seen = HashSet::new();
+        for l in chain.iter().rev() {
+            let layer = self
+                .analysis
+                .layers
+                .get(*l)
+                .map(|x| x.name.clone())
+                .unwrap_or_default();
+            for f in self.analysis.files.iter().filter(|f| f.layer == *l) {
+                for d in &f.ast.decls {
+                    if is_named(d) && seen.insert(d.name.name.clone()) {
+                        items.push(item(
+                            d.name.name.clone(),
+                            match d.kind {
+                                DeclKind::Function { .. } => lt::CompletionItemKind::FUNCTION,
+                                DeclKind::Enum { .. } => lt::CompletionItemKind::ENUM,
+                                DeclKind::Record { .. } => lt::CompletionItemKind::STRUCT,
+                                _ => lt::CompletionItemKind::VARIABLE,
+                            },
+                            format!("{} (layer {layer})", self.signature(d)),
+                        ));
+                    }
+                    if let DeclKind::Enum { variants } = &d.kind {
+                        for v in variants {
+                            if seen.insert(format!("{}.{}", d.name.name, v.name)) {
+                                items.push(item(
+                                    v.name.clone(),
+                                    lt::CompletionItemKind::ENUM_MEMBER,
+                                    format!("{}.{} (layer {layer})", d.name.name, v.name),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for k in KEYWORDS {
+            items.push(item(
+                (*k).into(),
+                lt::CompletionItemKind::KEYWORD,
+                "keyword".into(),
+            ));
+        }
+        for b in BUILTINS {
+            items.push(item(
+                (*b).into(),
+                lt::CompletionItemKind::FUNCTION,
+                "built-in".into(),
+            ));
+        }
+        Some(lt::CompletionResponse::Array(items))
+    }
+
+    /// Members after `base.`: record fields, enum values or catalog columns.
+    fn members(&self, fi: usize, base: &str) -> Vec<(String, String)> {
+        let chain = self.chain_of(fi);
+        let ty = self.type_of_text(fi, &chain, base, 0);
+        let Some(ty) = ty else {
+            return Vec::new();
+        };
+        match ty {
+            Ty::Named(n) => {
+                for f in self.find_in(&chain, &n) {
+                    match self.decl(f).map(|d| &d.kind) {
+                        Some(DeclKind::Record { fields }) => {
+                            return fields
+                                .iter()
+                                .map(|x| (x.name.name.clone(), self.slice(x.ty.span()).to_string()))
+                                .collect()
+                        }
+                        Some(DeclKind::Enum { variants }) => {
+                            return variants
+                                .iter()
+                                .map(|v| (v.name.clone(), format!("{n}.{}", v.name)))
+                                .collect()
+                        }
+                        _ => {}
+                    }
+                }
+                Vec::new()
+            }
+            Ty::Row(cat) => self
+                .find_in(&chain, &cat)
+                .first()
+                .and_then(|f| self.decl(*f))
+                .map(|d| match &d.kind {
+                    DeclKind::Catalog { columns, .. } => columns
+                        .iter()
+                        .map(|c| (c.name.name.clone(), self.slice(c.ty.span()).to_string()))
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .unwrap_or_default(),
+            Ty::List(_) => Vec::new(),
+        }
+    }
+
+    /// The type of the expression text that ends `text` (`claim.insured`, `tcm[c]`, a lambda
+    /// parameter), read backwards, as far as the syntax tells.
+    fn type_of_text(&self, fi: usize, chain: &[usize], text: &str, depth: usize) -> Option<Ty> {
+        if depth > 8 {
+            return None;
+        }
+        let trimmed = text.trim_end();
+        // `x[...]`: a catalog row or a list element.
+        if let Some(inner) = trimmed.strip_suffix(']') {
+            let open = matching_open(inner, '[', ']')?;
+            let base = inner.get(..open)?;
+            return match self.type_of_text(fi, chain, base, depth + 1)? {
+                Ty::Row(c) => Some(Ty::Row(c)),
+                Ty::List(t) => Some(*t),
+                Ty::Named(n) => Some(Ty::Row(n)),
+            };
+        }
+        let (s, _) = word_at(trimmed, trimmed.len())?;
+        let name = trimmed.get(s..)?;
+        let before = trimmed.get(..s)?;
+        if let Some(base) = before.strip_suffix('.') {
+            let bt = self.type_of_text(fi, chain, base, depth + 1)?;
+            let Ty::Named(rec) = bt else { return None };
+            for f in self.find_in(chain, &rec) {
+                if let Some(DeclKind::Record { fields }) = self.decl(f).map(|d| &d.kind) {
+                    let field = fields.iter().find(|x| x.name.name == name)?;
+                    return Some(ty_of(&field.ty));
+                }
+            }
+            return None;
+        }
+        // A global: its declared type; a catalog: its rows; an enum or record: itself.
+        if let Some(f) = self.find_in(chain, name).first() {
+            let d = self.decl(*f)?;
+            return match &d.kind {
+                DeclKind::Input { ty }
+                | DeclKind::Param { ty, .. }
+                | DeclKind::Def { ty: Some(ty), .. }
+                | DeclKind::Accumulator { ty, .. } => Some(ty_of(ty)),
+                DeclKind::Catalog { .. } => Some(Ty::Named(name.to_string())),
+                DeclKind::Enum { .. } | DeclKind::Record { .. } => {
+                    Some(Ty::Named(name.to_string()))
+                }
+                _ => None,
+            };
+        }
+        // A lambda parameter: `LIST, name =>` earlier in the text.
+        let full = self.buffer(fi)?;
+        let upto = full.get(..full.len().min(text.len()))?;
+        let pat = format!("{name} =>");
+        let at = upto.rfind(&pat)?;
+        let head = upto.get(..at)?.trim_end().strip_suffix(',')?;
+        let open = matching_open(head, '(', ')')?;
+        let list = head.get(open + 1..)?;
+        match self.type_of_text(fi, chain, list, depth + 1)? {
+            Ty::List(t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+/// A type as far as completion needs it.
+enum Ty {
+    Named(String),
+    List(Box<Ty>),
+    Row(String),
+}
+
+fn ty_of(t: &TypeExpr) -> Ty {
+    match t {
+        TypeExpr::Named(i) => Ty::Named(i.name.clone()),
+        TypeExpr::List(inner, _) => Ty::List(Box::new(ty_of(inner))),
+        TypeExpr::Optional(inner, _) => ty_of(inner),
+    }
+}
+
+/// The byte index of the bracket that opens the last unclosed `open` in `s`.
+fn matching_open(s: &str, open: char, close: char) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices().rev() {
+        if c == close {
+            depth += 1;
+        } else if c == open {
+            if depth == 0 {
+                return Some(i);
+            }
+            depth -= 1;
+        }
+    }
+    None
+}
+
+fn value_text(v: &crate::value::Value, rs: &ir::Ruleset) -> String {
+    if let crate::value::Value::Rate(r) = v {
+        return r.to_string();
+    }
+    match crate::api::value_json(v, rs) {
+        serde_json::Value::Null => "—".into(),
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn markdown(value: String) -> lt::Hover {
+    lt::Hover {
+        contents: lt::HoverContents::Markup(lt::MarkupContent {
+            kind: lt::MarkupKind::Markdown,
+            value,
+        }),
+        range: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_round_trip_in_utf16() {
+        let t = "ab\n中文x\n";
+        let p = pos_of(t, t.find('x').unwrap_or(0));
+        assert_eq!(p, lt::Position::new(1, 2));
+        assert_eq!(offset_of(t, p), t.find('x').unwrap_or(0));
+        assert_eq!(offset_of(t, lt::Position::new(9, 9)), t.len());
+    }
+
+    #[test]
+    fn strings_and_words() {
+        let t = "x = \"GH001\" + abc";
+        assert_eq!(string_at(t, 6), Some((5, 10)));
+        assert_eq!(word_at(t, 15), Some((14, 17)));
+        assert_eq!(string_at(t, 15), None);
+    }
+}

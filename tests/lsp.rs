@@ -1,0 +1,436 @@
+//! `rulec lsp` spoken to over JSON-RPC, as an editor does: diagnostics on unsaved buffers
+//! (rule files and CSV catalogs), hover, definition across layers, references, symbols,
+//! completion, formatting and rename; and the server survives every hostile input of the
+//! test corpora sent as a change, answering the next request each time.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::Duration;
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Value>,
+    next: i64,
+    /// Notifications seen so far.
+    notes: Vec<Value>,
+}
+
+impl Client {
+    fn start(root: &Path) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rulec lsp starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(n) = line.strip_prefix("Content-Length: ") {
+                        len = n.parse().expect("length");
+                    }
+                }
+                let mut buf = vec![0; len];
+                if r.read_exact(&mut buf).is_err() {
+                    return;
+                }
+                if tx
+                    .send(serde_json::from_slice(&buf).expect("json"))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let mut c = Client {
+            child,
+            stdin,
+            rx,
+            next: 1,
+            notes: Vec::new(),
+        };
+        let init = c.request(
+            "initialize",
+            json!({"processId": null, "rootUri": uri(root), "capabilities": {}}),
+        );
+        assert!(
+            init["capabilities"]["hoverProvider"]
+                .as_bool()
+                .unwrap_or(false),
+            "{init}"
+        );
+        c.notify("initialized", json!({}));
+        c
+    }
+
+    fn send(&mut self, v: Value) {
+        let body = v.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
+        self.stdin.flush().expect("flush");
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next;
+        self.next += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let msg = self
+                .rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no answer to {method}"));
+            if msg.get("id") == Some(&json!(id)) {
+                assert!(msg.get("error").is_none(), "{msg}");
+                return msg["result"].clone();
+            }
+            self.notes.push(msg);
+        }
+    }
+
+    /// The last diagnostics published for a file.
+    fn diagnostics(&self, file: &Path) -> Option<Vec<Value>> {
+        let u = uri(file);
+        self.notes
+            .iter()
+            .rev()
+            .find(|n| n["method"] == "textDocument/publishDiagnostics" && n["params"]["uri"] == u)
+            .map(|n| {
+                n["params"]["diagnostics"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+    }
+
+    fn open(&mut self, file: &Path, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri(file), "languageId": "rulec", "version": 1, "text": text}}),
+        );
+    }
+
+    fn change(&mut self, file: &Path, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri(file), "version": 2}, "contentChanges": [{"text": text}]}),
+        );
+    }
+
+    fn at(&mut self, method: &str, file: &Path, line: usize, character: usize) -> Value {
+        self.request(
+            method,
+            json!({"textDocument": {"uri": uri(file)}, "position": {"line": line, "character": character},
+                   "context": {"includeDeclaration": true}}),
+        )
+    }
+
+    fn stop(mut self) {
+        let _ = self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let _ = self.child.wait();
+    }
+}
+
+fn uri(p: &Path) -> String {
+    format!("file://{}", p.display())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("readable").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+/// A workspace with the national base and Jilin (which extends it).
+fn workspace(name: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("rulec-lsp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    copy_dir(Path::new("rulesets/china"), &root.join("china"));
+    copy_dir(Path::new("rulesets/jilin"), &root.join("jilin"));
+    let _ = std::fs::remove_dir_all(root.join("jilin/changchun"));
+    root.canonicalize().expect("root")
+}
+
+/// (line, character) of the first occurrence of `needle` in `text` (+ `skip` characters).
+fn find(text: &str, needle: &str, skip: usize) -> (usize, usize) {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} not in the text"));
+    let before = &text[..at];
+    let line = before.matches('\n').count();
+    let col = before[before.rfind('\n').map(|i| i + 1).unwrap_or(0)..]
+        .chars()
+        .count();
+    (line, col + skip)
+}
+
+fn uris(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|l| {
+                    l["uri"]
+                        .as_str()
+                        .or(l["location"]["uri"].as_str())
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_editor_session() {
+    let root = workspace("session");
+    let jilin = root.join("jilin/jilin.rulec");
+    let lines = root.join("china/lines.rulec");
+    let csv = root.join("china/catalog.csv");
+    let mut c = Client::start(&root);
+
+    // An unsaved error, at its exact range.
+    let original = std::fs::read_to_string(&jilin).expect("read");
+    let broken = format!("{original}\noutput broken: money = undefined_amount + 1\n");
+    c.open(&jilin, &broken);
+    let _ = c.request("workspace/symbol", json!({"query": ""}));
+    let diags = c
+        .diagnostics(&jilin)
+        .expect("diagnostics for the open file");
+    let (line, col) = find(&broken, "undefined_amount", 0);
+    let d = diags
+        .iter()
+        .find(|d| d["code"] == "rulec::E0101")
+        .unwrap_or_else(|| panic!("{diags:?}"));
+    assert_eq!(
+        d["range"]["start"],
+        json!({"line": line, "character": col}),
+        "{d}"
+    );
+    assert_eq!(
+        d["range"]["end"],
+        json!({"line": line, "character": col + 16}),
+        "{d}"
+    );
+    c.change(&jilin, &original);
+    let _ = c.request("workspace/symbol", json!({"query": ""}));
+    assert_eq!(
+        c.diagnostics(&jilin),
+        Some(Vec::new()),
+        "fixed, the error goes"
+    );
+
+    // A bad CSV cell shows in the CSV file.
+    let csv_text = std::fs::read_to_string(&csv).expect("read");
+    let bad_csv = csv_text.replacen(",drug,A,,", ",drug,Z,,", 1);
+    c.open(&csv, &bad_csv);
+    let _ = c.request("workspace/symbol", json!({"query": ""}));
+    let csv_diags = c.diagnostics(&csv).expect("diagnostics for the CSV file");
+    assert!(!csv_diags.is_empty());
+    assert_eq!(
+        csv_diags[0]["range"]["start"]["line"],
+        json!(1),
+        "{csv_diags:?}"
+    );
+    c.change(&csv, &csv_text);
+
+    // Hover: type, layer, every version with its citation, the value in force today.
+    let (l, ch) = find(&original, "param critical_cap", 7);
+    let hover = c.at("textDocument/hover", &jilin, l, ch);
+    let md = hover["contents"]["value"].as_str().unwrap_or("");
+    for want in [
+        "param critical_cap: money",
+        "layer `jilin`",
+        "from 2020-01-01 until 2023-12-31",
+        "300_000",
+        "大病保险年度报销封顶线由30万元",
+        "In force today",
+    ] {
+        assert!(md.contains(want), "{want} not in {md}");
+    }
+    // Hover on an inherited name names its layer.
+    let (l, ch) = find(&original, "epidemic_case or code in national", 27);
+    let md = c.at("textDocument/hover", &jilin, l, ch)["contents"]["value"].to_string();
+    assert!(
+        md.contains("catalog national") && md.contains("layer `china`") && md.contains("rows"),
+        "{md}"
+    );
+    // Hover on a code string: the catalog row.
+    let lines_text = std::fs::read_to_string(&lines).expect("read");
+    let fixture = format!("{original}\ndef is_xa: bool = \"XA003\" in national\n");
+    c.change(&jilin, &fixture);
+    let (l, ch) = find(&fixture, "\"XA003\"", 2);
+    let md = c.at("textDocument/hover", &jilin, l, ch)["contents"]["value"].to_string();
+    assert!(
+        md.contains("catalog `national`") && md.contains("阿托伐他汀钙片") && md.contains("10%"),
+        "{md}"
+    );
+    let def = c.at("textDocument/definition", &jilin, l, ch);
+    assert!(
+        uris(&def).iter().any(|u| u.ends_with("china/catalog.csv")),
+        "{def}"
+    );
+    assert_eq!(def[0]["range"]["start"]["line"], json!(3), "{def}");
+    c.change(&jilin, &original);
+
+    // Definition across layers: override → parent, parent → override, catalog → CSV.
+    let (l, ch) = find(&original, "override def in_scope", 13);
+    let def = c.at("textDocument/definition", &jilin, l, ch);
+    assert_eq!(uris(&def), vec![uri(&lines)], "{def}");
+    c.open(&lines, &lines_text);
+    let (l, ch) = find(&lines_text, "def in_scope", 5);
+    let def = c.at("textDocument/definition", &lines, l, ch);
+    assert_eq!(uris(&def), vec![uri(&jilin)], "{def}");
+    let (l, ch) = find(&lines_text, "catalog national", 9);
+    let def = c.at("textDocument/definition", &lines, l, ch);
+    assert!(uris(&def).contains(&uri(&csv)), "{def}");
+
+    // References and symbols.
+    let (l, ch) = find(&original, "def resident_inpatient", 5);
+    let refs = c.at("textDocument/references", &jilin, l, ch);
+    let n = original.matches("resident_inpatient").count();
+    assert_eq!(refs.as_array().map(Vec::len), Some(n), "{refs}");
+    let syms = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri(&jilin)}}),
+    );
+    assert!(syms.to_string().contains("critical_cap"), "{syms}");
+    let ws = c.request("workspace/symbol", json!({"query": "line_amount"}));
+    assert!(uris(&ws).contains(&uri(&lines)), "{ws}");
+
+    // Completion: record fields after `.`, names in scope with their layer, keywords, codes.
+    let typing = format!("{original}\ndef probe: bool = claim.insured.\n");
+    c.change(&jilin, &typing);
+    let (l, ch) = find(&typing, "claim.insured.\n", 14);
+    let items = c.at("textDocument/completion", &jilin, l, ch).to_string();
+    assert!(
+        items.contains("\"scheme\"") && items.contains("\"assistance\""),
+        "{items}"
+    );
+    let typing = format!("{original}\ndef probe2: money = sum(claim.items, i => i.)\n");
+    c.change(&jilin, &typing);
+    let (l, ch) = find(&typing, "i => i.)", 7);
+    let items = c.at("textDocument/completion", &jilin, l, ch).to_string();
+    assert!(items.contains("\"unit_price\""), "{items}");
+    let typing = format!("{original}\ndef probe3: money = elig\n");
+    c.change(&jilin, &typing);
+    let (l, ch) = find(&typing, "= elig\n", 6);
+    let items = c.at("textDocument/completion", &jilin, l, ch).to_string();
+    assert!(
+        items.contains("\"eligible\"") && items.contains("layer china"),
+        "{items}"
+    );
+    assert!(
+        items.contains("\"critical_cap\"") && items.contains("\"override\""),
+        "{items}"
+    );
+    assert!(items.contains("\"retired\""), "enum values: {items}");
+    let typing = format!("{original}\ndef probe4: bool = \"XA\" in national\n");
+    c.change(&jilin, &typing);
+    let (l, ch) = find(&typing, "\"XA\"", 3);
+    let items = c.at("textDocument/completion", &jilin, l, ch).to_string();
+    assert!(items.contains("\"XA003\""), "{items}");
+    c.change(&jilin, &original);
+
+    // Formatting through rulec fmt.
+    let messy = original.replacen(
+        "param resident_basic_cap: money = 150_000",
+        "param   resident_basic_cap:money=150_000",
+        1,
+    );
+    c.change(&jilin, &messy);
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri(&jilin)}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    assert_eq!(
+        edits[0]["newText"].as_str(),
+        Some(original.as_str()),
+        "{edits}"
+    );
+    c.change(&jilin, &original);
+
+    // Rename across the chain: the parent's definition, the child's override and every use.
+    let (l, ch) = find(&lines_text, "def item_class", 5);
+    let edit = c.request(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": uri(&lines)}, "position": {"line": l, "character": ch}, "newName": "class_of"}),
+    );
+    let changes = &edit["changes"];
+    let in_lines = changes[uri(&lines)].as_array().map(Vec::len).unwrap_or(0);
+    let in_jilin = changes[uri(&jilin)].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(in_lines, lines_text.matches("item_class").count(), "{edit}");
+    assert_eq!(in_jilin, original.matches("item_class").count(), "{edit}");
+    assert!(in_jilin >= 1);
+    c.stop();
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+fn corpus(dir: &str, limit: usize) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v.truncate(limit);
+    v
+}
+
+#[test]
+fn the_server_survives_every_hostile_input() {
+    let root = workspace("hostile");
+    let jilin = root.join("jilin/jilin.rulec");
+    let csv = root.join("china/catalog.csv");
+    let mut c = Client::start(&root);
+    c.open(&jilin, &std::fs::read_to_string(&jilin).expect("read"));
+    c.open(&csv, &std::fs::read_to_string(&csv).expect("read"));
+    let mut sent = 0;
+    let rule_inputs = corpus("tests/hostile", 1000)
+        .into_iter()
+        .chain(corpus("fuzz/corpus/rules", 400));
+    for (target, path) in rule_inputs.map(|p| (&jilin, p)).chain(
+        corpus("fuzz/corpus/catalog", 200)
+            .into_iter()
+            .map(|p| (&csv, p)),
+    ) {
+        let bytes = std::fs::read(&path).expect("read");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        c.change(target, &text);
+        let r = c.request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri(&jilin)}}),
+        );
+        assert!(r.is_array() || r.is_null(), "{}: {r}", path.display());
+        let _ = c.at("textDocument/hover", target, 0, 1);
+        let _ = c.at("textDocument/completion", target, 0, 1);
+        sent += 1;
+    }
+    assert!(sent >= 300, "only {sent} inputs");
+    c.stop();
+    let _ = std::fs::remove_dir_all(&root);
+}
