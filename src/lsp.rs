@@ -14,7 +14,7 @@ use crate::check::check_chain;
 use crate::diag::{Diagnostic, Severity};
 use crate::ir;
 use crate::limits::Limits;
-use crate::load::{find_rulesets, normalize, Loader, RULE_EXT};
+use crate::load::{normalize, Loader, RULE_EXT};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{self, Arg, Decl, DeclKind, Expr, ExprKind, TypeExpr};
 use lsp_server::{Connection, Message, Notification, Request, Response};
@@ -147,7 +147,7 @@ fn analyse(root: Option<&Path>, docs: &HashMap<PathBuf, String>) -> Analysis {
     }
     let mut targets: Vec<PathBuf> = Vec::new();
     if let Some(r) = root {
-        targets.extend(find_rulesets(r).unwrap_or_default());
+        targets.extend(workspace_rulesets(r));
     }
     for p in docs.keys() {
         if p.extension().is_some_and(|x| x == RULE_EXT) {
@@ -198,6 +198,42 @@ fn analyse(root: Option<&Path>, docs: &HashMap<PathBuf, String>) -> Analysis {
     diags.dedup();
     out.diags = diags;
     out.map = loader.map;
+    out
+}
+
+/// The ruleset directories under the workspace root, skipping hidden directories and the
+/// build and package folders (`target`, `node_modules`), at most 10,000 directories deep
+/// in all.
+fn workspace_rulesets(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    let mut visited = 0usize;
+    while let Some(dir) = stack.pop() {
+        visited += 1;
+        if visited > 10_000 {
+            break;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut has_rules = false;
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir {
+                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == RULE_EXT) {
+                has_rules = true;
+            }
+        }
+        if has_rules {
+            out.push(dir);
+        }
+    }
+    out.sort();
     out
 }
 
