@@ -855,7 +855,35 @@ impl<'s> Fmt<'s> {
         if let Some(t) = it.next() {
             d = d.append(text(": ")).append(self.type_expr(t));
         }
-        let rest: Vec<P> = it.cloned().collect();
+        let mut rest: Vec<P> = it.cloned().collect();
+        // A clause between the type and `+=` (an accumulation period, `per year`): its
+        // words as written, one space apart, no space around `.`.
+        while rest
+            .first()
+            .is_some_and(|k| !matches!(k.as_rule(), Rule::expr | Rule::citation))
+        {
+            let k = rest.remove(0);
+            let mut clause = String::new();
+            for wp in k.clone().into_inner() {
+                let w = self.word(&wp);
+                if !clause.is_empty() && !clause.ends_with('.') {
+                    clause.push(' ');
+                }
+                clause.push_str(&w);
+                if self
+                    .src
+                    .get(self.last_end..)
+                    .is_some_and(|r| r.trim_start().starts_with('.'))
+                {
+                    clause.push('.');
+                }
+            }
+            if clause.is_empty() {
+                clause = self.word(&k);
+            }
+            self.last_end = self.real_end(&k);
+            d = d.append(text(format!(" {clause}")));
+        }
         d.append(text(" +=")).append(self.expr_version(&rest))
     }
 
