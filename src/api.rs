@@ -24,10 +24,16 @@ use serde_json::{json, Map, Value as Json};
 use std::path::Path;
 use std::sync::Arc;
 
+thread_local! {
+    /// Each thread's reusable evaluation memory.
+    static SCRATCH: std::cell::RefCell<crate::compile::Scratch> = Default::default();
+}
+
 /// A compiled, checked ruleset. Cheap to clone, `Send + Sync`: share it between threads.
 #[derive(Clone, Debug)]
 pub struct Ruleset {
     ir: Arc<ir::Ruleset>,
+    program: Arc<crate::compile::Program>,
     map: Arc<SourceMap>,
     limits: Limits,
 }
@@ -126,11 +132,15 @@ fn from_report(mut report: CheckReport, limits: Limits) -> Result<Ruleset, Error
         return Err(Error { diagnostics, map });
     }
     match report.rulesets.pop() {
-        Some((_, ir)) => Ok(Ruleset {
-            ir: Arc::new(ir),
-            map,
-            limits,
-        }),
+        Some((_, ir)) => {
+            let ir = Arc::new(ir);
+            Ok(Ruleset {
+                program: Arc::new(crate::compile::Program::new(ir.clone())),
+                ir,
+                map,
+                limits,
+            })
+        }
         None => Err(Error::one(
             Diagnostic::global(Code::NoRuleFiles, "no ruleset found"),
             &map,
@@ -217,6 +227,27 @@ impl Ruleset {
 
     /// Settles a claim.
     pub fn evaluate(&self, claim: &Json, opts: &EvalOptions) -> Result<Settlement, Error> {
+        let (input, as_of, accs) = self.prepare(claim, opts)?;
+        SCRATCH.with(|cell| {
+            let mut fresh = crate::compile::Scratch::default();
+            let mut guard = cell.try_borrow_mut();
+            let scratch = match guard.as_deref_mut() {
+                Ok(s) => s,
+                Err(_) => &mut fresh,
+            };
+            self.program
+                .settle(&input, as_of, &accs, &self.limits, scratch)
+                .map_err(|d| Error::one(*d, &self.map))
+        })
+    }
+
+    /// Settles a claim with the reference tree walker (`eval.rs`) instead of the compiled
+    /// program: the two must agree on every claim (`tests/differential.rs`).
+    pub fn evaluate_reference(
+        &self,
+        claim: &Json,
+        opts: &EvalOptions,
+    ) -> Result<Settlement, Error> {
         let (input, as_of, accs) = self.prepare(claim, opts)?;
         let mut ev: Eval<'_, false> = Eval::new(&self.ir, input, as_of, accs, &self.limits);
         ev.settle().map_err(|d| Error::one(*d, &self.map))

@@ -34,7 +34,7 @@ pub struct Settlement {
 
 type R<T> = Result<T, Box<Diagnostic>>;
 
-fn fail(code: Code, span: Span, msg: impl Into<String>) -> Box<Diagnostic> {
+pub(crate) fn fail(code: Code, span: Span, msg: impl Into<String>) -> Box<Diagnostic> {
     Box::new(Diagnostic::new(code, span, msg))
 }
 
@@ -129,7 +129,7 @@ pub fn num(v: &Value) -> Decimal {
 }
 
 #[inline]
-fn mk(kind: NumKind, d: Decimal, span: Span) -> R<Value> {
+pub(crate) fn mk(kind: NumKind, d: Decimal, span: Span) -> R<Value> {
     Ok(match kind {
         NumKind::Money => Value::Money(Money(d)),
         NumKind::Rate => Value::Rate(Rate(d)),
@@ -145,7 +145,7 @@ fn mk(kind: NumKind, d: Decimal, span: Span) -> R<Value> {
     })
 }
 
-fn zero(kind: NumKind) -> Value {
+pub(crate) fn zero(kind: NumKind) -> Value {
     match kind {
         NumKind::Money => Value::Money(Money(Decimal::ZERO)),
         NumKind::Rate => Value::Rate(Rate(Decimal::ZERO)),
@@ -155,7 +155,7 @@ fn zero(kind: NumKind) -> Value {
 }
 
 #[inline]
-fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
         (Value::Text(x), Value::Text(y)) => Some(x.cmp(y)),
@@ -169,7 +169,7 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 }
 
 #[inline]
-fn is_num(v: &Value) -> bool {
+pub(crate) fn is_num(v: &Value) -> bool {
     matches!(
         v,
         Value::Money(_) | Value::Rate(_) | Value::Decimal(_) | Value::Int(_)
@@ -1050,7 +1050,7 @@ pub fn marginal(bands: &[ir::Band], x: Decimal) -> Option<Decimal> {
     Some(total)
 }
 
-fn series_value(s: &ir::Series, year: i64, span: Span) -> R<&(Value, Span)> {
+pub(crate) fn series_value(s: &ir::Series, year: i64, span: Span) -> R<&(Value, Span)> {
     s.values.get(&year).ok_or_else(|| {
         let range = match (s.values.keys().next(), s.values.keys().last()) {
             (Some(a), Some(b)) => format!("{a}–{b}"),
@@ -1072,7 +1072,7 @@ fn series_value(s: &ir::Series, year: i64, span: Span) -> R<&(Value, Span)> {
 }
 
 /// The version of `name` in force at `date`, or the error that lists the versions there are.
-fn in_force<'v, T>(
+pub(crate) fn in_force<'v, T>(
     name: &str,
     versions: &'v [ir::Version<T>],
     date: Date,
@@ -1082,7 +1082,7 @@ fn in_force<'v, T>(
         .ok_or_else(|| no_version(name, span, date, versions.iter().map(|v| v.period)))
 }
 
-fn overflow(span: Span) -> Box<Diagnostic> {
+pub(crate) fn overflow(span: Span) -> Box<Diagnostic> {
     Box::new(
         Diagnostic::new(
             Code::Overflow,
@@ -1094,7 +1094,7 @@ fn overflow(span: Span) -> Box<Diagnostic> {
     )
 }
 
-fn no_version(
+pub(crate) fn no_version(
     name: &str,
     span: Span,
     date: Date,

@@ -394,6 +394,9 @@ pub struct Node {
     pub kind: NodeKind,
     /// The rule text it came from.
     pub span: Span,
+    /// Its static type, as the checker proved it (`Type::Error` only on nodes the checker
+    /// built internally, such as the inner bindings of a `let`; see `compile::ty_of`).
+    pub ty: Type,
 }
 
 impl Node {

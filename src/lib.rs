@@ -21,6 +21,7 @@
 pub mod api;
 pub mod check;
 pub mod claim;
+pub mod compile;
 pub mod csv;
 pub mod diag;
 pub mod eval;

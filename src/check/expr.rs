@@ -53,7 +53,11 @@ fn nth(args: &[Arg], i: usize) -> &Arg {
 }
 
 fn node(kind: NodeKind, span: Span) -> Node {
-    Node { kind, span }
+    Node {
+        kind,
+        span,
+        ty: Type::Error,
+    }
 }
 
 fn is_num_lit(e: &Expr) -> bool {
@@ -101,8 +105,15 @@ impl Checker<'_> {
         s
     }
 
-    /// Checks an expression and lowers it. `expect` types literals by context.
+    /// Checks an expression and lowers it. `expect` types literals by context. The node
+    /// carries the type proved here, for the compiler.
     pub(crate) fn expr(&mut self, e: &Expr, expect: Option<&Type>) -> (Node, Type) {
+        let (mut n, t) = self.expr_untyped(e, expect);
+        n.ty = t.clone();
+        (n, t)
+    }
+
+    fn expr_untyped(&mut self, e: &Expr, expect: Option<&Type>) -> (Node, Type) {
         let span = e.span;
         match &e.kind {
             ExprKind::Lit(l) => self.lit_expr(l, span, expect),

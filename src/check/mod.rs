@@ -560,6 +560,7 @@ impl Checker<'_> {
                             value: ir::Node {
                                 kind: ir::NodeKind::Const(crate::value::Value::None),
                                 span: v.value.span,
+                                ty: Type::Error,
                             },
                             cite: None,
                             span: v.span,
@@ -596,6 +597,7 @@ impl Checker<'_> {
                         body: ir::Node {
                             kind: ir::NodeKind::Const(crate::value::Value::None),
                             span: body.span,
+                            ty: Type::Error,
                         },
                         span: decl.name.span,
                     });
@@ -636,6 +638,7 @@ impl Checker<'_> {
                         add: ir::Node {
                             kind: ir::NodeKind::Const(crate::value::Value::None),
                             span: decl.span,
+                            ty: Type::Error,
                         },
                         cite,
                         span: decl.name.span,
@@ -651,10 +654,12 @@ impl Checker<'_> {
                         cond: ir::Node {
                             kind: ir::NodeKind::Const(crate::value::Value::Bool(false)),
                             span: decl.span,
+                            ty: Type::Error,
                         },
                         value: ir::Node {
                             kind: ir::NodeKind::Const(crate::value::Value::None),
                             span: decl.span,
+                            ty: Type::Error,
                         },
                         cite: None,
                         span: decl.name.span,
