@@ -33,6 +33,13 @@ pub struct EvalArgs {
     /// Print the settlement and its derivation as one JSON object (`--trace json`).
     #[arg(long, value_enum)]
     pub trace: Option<TraceFormat>,
+    /// Save the claim and its settlement as a test case in FILE (an array of cases, appended
+    /// to), for review.
+    #[arg(long, value_name = "FILE", requires = "name", conflicts_with = "batch")]
+    pub save_case: Option<PathBuf>,
+    /// The name of the case `--save-case` writes.
+    #[arg(long, requires = "save_case")]
+    pub name: Option<String>,
 }
 
 /// Machine formats of the derivation.
@@ -122,6 +129,7 @@ pub fn run() -> i32 {
             format,
             junit,
         } => test(paths, format, junit),
+        Cmd::Eval(args) if args.save_case.is_some() => crate::save_case::run(&args),
         Cmd::Eval(args) => crate::eval_cmd::run(args),
         Cmd::Fmt(args) => crate::fmt_cmd::run(args),
         Cmd::Lsp => rulec::lsp::run_stdio(),

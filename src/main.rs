@@ -3,6 +3,7 @@
 mod cli;
 mod eval_cmd;
 mod fmt_cmd;
+mod save_case;
 
 fn main() {
     std::process::exit(cli::run());
