@@ -3,8 +3,10 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use rulec::diag::{render_human, render_json, Severity};
 use rulec::limits::Limits;
+use rulec::output;
 use rulec::project::check_paths;
-use std::io::{IsTerminal, Write};
+use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `rulec eval`.
@@ -145,7 +147,7 @@ fn check(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, color: Color)
     let report = match check_paths(&paths, Limits::default()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::report(&format!("error: {e}"));
             return 2;
         }
     };
@@ -157,30 +159,34 @@ fn check(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, color: Color)
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
+    let code = i32::from(errors > 0);
     match format {
-        Format::Json => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", render_json(&diags, &report.map));
-        }
+        Format::Json => output::stdout(&format!("{}\n", render_json(&diags, &report.map)))
+            .exit_code("the diagnostics", code),
         Format::Human => {
             let use_color = match color {
                 Color::Always => true,
                 Color::Never => false,
                 Color::Auto => std::io::stderr().is_terminal(),
             };
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "{}", render_human(&diags, &report.map, use_color));
-            let n = report.rulesets.len();
+            let mut text = render_human(&diags, &report.map, use_color);
+            let skipped = report.not_checked.len();
+            let n = report.rulesets.len() - skipped;
             let _ = writeln!(
-                err,
-                "checked {n} ruleset{}: {errors} error{}, {warnings} warning{}",
+                text,
+                "checked {n} ruleset{}{}: {errors} error{}, {warnings} warning{}",
                 if n == 1 { "" } else { "s" },
+                if skipped == 0 {
+                    String::new()
+                } else {
+                    format!(" ({skipped} not checked: a parent has errors)")
+                },
                 if errors == 1 { "" } else { "s" },
                 if warnings == 1 { "" } else { "s" }
             );
+            output::stderr(&text).exit_code("the diagnostics", code)
         }
     }
-    i32::from(errors > 0)
 }
 
 fn test(paths: Vec<PathBuf>, format: Format, junit: Option<PathBuf>) -> i32 {
@@ -192,32 +198,31 @@ fn test(paths: Vec<PathBuf>, format: Format, junit: Option<PathBuf>) -> i32 {
     let report = match rulec::testing::run_paths(&paths, &Limits::default()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::report(&format!("error: {e}"));
             return 2;
         }
     };
     if let Some(path) = junit {
         if let Err(e) = std::fs::write(&path, rulec::testing::render_junit(&report)) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
+            output::report(&format!("error: cannot write `{}`: {e}", path.display()));
             return 2;
         }
     }
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Json => {
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
-        }
-        Format::Human => {
-            let _ = write!(out, "{}", rulec::testing::render_human(&report));
-        }
-    }
-    if report.results.is_empty() {
-        eprintln!("error: no test cases found (ruleset directories hold them in tests/*.json)");
-        return 1;
-    }
-    i32::from(report.failed() > 0)
+    let text = match format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Human => rulec::testing::render_human(&report),
+    };
+    let written = output::stdout(&text);
+    let code = if report.results.is_empty() {
+        output::report(
+            "error: no test cases found (ruleset directories hold them in tests/*.json)",
+        );
+        1
+    } else {
+        i32::from(report.failed() > 0)
+    };
+    written.exit_code("the test report", code)
 }

@@ -110,8 +110,8 @@ pub fn run(mut a: EvalArgs) -> i32 {
             }
         }
         (None, Some(dir)) => {
-            if !dir.exists() {
-                eprintln!("error: cannot read `{}`", dir.display());
+            if !dir.is_dir() {
+                rulec::output::report(&rulec::project::not_a_ruleset(dir, a.claim.is_none()));
                 return 2;
             }
             let loaded = Ruleset::load_dir(dir, Limits::default());

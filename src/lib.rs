@@ -19,6 +19,7 @@
 //! through the stages.
 
 pub mod api;
+pub mod case_check;
 pub mod check;
 pub mod claim;
 pub mod compile;
@@ -34,6 +35,7 @@ pub mod ir;
 pub mod limits;
 pub mod load;
 pub mod lsp;
+pub mod output;
 pub mod project;
 pub mod source;
 pub mod stack;

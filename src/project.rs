@@ -5,7 +5,8 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Ruleset;
 use crate::limits::Limits;
 use crate::load::{find_rulesets, Loader};
-use crate::source::SourceMap;
+use crate::source::{FileId, SourceMap};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Stack size for the thread that parses and checks: deep but bounded recursion
@@ -19,8 +20,11 @@ pub struct CheckReport {
     pub map: SourceMap,
     /// Errors and warnings.
     pub diags: Diagnostics,
-    /// Compiled rulesets by directory, in path order (present even with errors).
+    /// Compiled rulesets by directory, in path order (present even with errors; empty for
+    /// a ruleset not checked because its parent has errors).
     pub rulesets: Vec<(PathBuf, Ruleset)>,
+    /// Rulesets not checked because a parent has errors.
+    pub not_checked: Vec<PathBuf>,
 }
 
 /// An I/O or usage problem that stops the run (exit code 2).
@@ -40,6 +44,24 @@ pub enum RunError {
     /// The worker thread could not be started or died.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The usage error for a ruleset argument that is not a directory (`rulec eval claim.json`
+/// with the ruleset forgotten: `claim_missing`).
+pub fn not_a_ruleset(path: &Path, claim_missing: bool) -> String {
+    let what = match std::fs::metadata(path) {
+        Err(e) => format!("cannot read `{}`: {e}", path.display()),
+        Ok(_) => format!("`{}` is not a directory", path.display()),
+    };
+    let hint = if claim_missing && path.is_file() {
+        format!(
+            "; is it the claim? Name the ruleset first: `rulec eval RULESET {}`",
+            path.display()
+        )
+    } else {
+        String::new()
+    };
+    format!("error: expected a ruleset directory: {what}{hint}")
 }
 
 /// Runs `f` on a thread with a large stack.
@@ -98,6 +120,7 @@ fn check_paths_inline(
         map: SourceMap::new(),
         diags: Diagnostics::new(),
         rulesets: Vec::new(),
+        not_checked: Vec::new(),
     };
     for d in empty_dirs {
         report.diags.push(
@@ -108,27 +131,282 @@ fn check_paths_inline(
             .help("rule files end in `.rulec`; pass a ruleset directory or a file"),
         );
     }
-    let mut usage = Usage::default();
-    let mut checked = Vec::new();
+    let mut driver = Driver::default();
     for t in &targets {
         let leaf = loader.load_path(t)?;
+        if !t.is_dir() {
+            driver.single_files.insert(leaf);
+        }
         let chain = loader.chain(leaf);
-        let c = check_chain(&mut loader, &chain);
-        usage.merge(c.usage);
-        checked.push((t.clone(), c.ruleset, c.diags));
+        match driver.check_target(&mut loader, &chain) {
+            Some(rs) => {
+                // Test cases are checked against a ruleset without errors only.
+                if search && t.is_dir() && driver.status.get(&leaf).is_some_and(Option::is_none) {
+                    let limits = loader.limits.clone();
+                    for f in crate::case_check::case_files(t) {
+                        let ds = crate::case_check::check_file(&mut loader.map, &f, &rs, &limits);
+                        driver.diags.extend(ds);
+                    }
+                }
+                report.rulesets.push((t.clone(), rs));
+            }
+            None => {
+                report.not_checked.push(t.clone());
+                report.rulesets.push((t.clone(), Ruleset::default()));
+            }
+        }
     }
     let mut all = Diagnostics::new();
     all.extend(std::mem::take(&mut loader.diags));
-    for (p, rs, diags) in checked {
-        all.extend(diags);
-        report.rulesets.push((p, rs));
-    }
+    all.extend(driver.diags);
     if !all.has_errors() {
-        all.extend(usage.warnings());
+        all.extend(driver.usage.warnings());
     }
     report.diags.extend(all.sorted());
     report.map = loader.map;
     Ok(report)
+}
+
+/// Checks chains so that one cause gives one error: a ruleset whose parent has errors of its
+/// own is not checked (one warning says so), and names a file could not be parsed for raise
+/// no unknown-name errors. The common case costs one check per target; ancestors are
+/// checked on their own only when a chain has errors in their files.
+#[derive(Default)]
+struct Driver {
+    /// Per layer: `Some(name)` when the chain ending there has errors, naming the
+    /// root-most ruleset with errors of its own.
+    status: HashMap<usize, Option<String>>,
+    /// Layers loaded from one file rather than a directory: their header names no directory.
+    single_files: HashSet<usize>,
+    /// Rulesets checked as a parent before being asked for as a target.
+    cache: HashMap<usize, Ruleset>,
+    diags: Vec<Diagnostic>,
+    usage: Usage,
+}
+
+impl Driver {
+    /// Checks the chain of one target; `None` when it is not checked for its parent's sake.
+    fn check_target(&mut self, loader: &mut Loader, chain: &[usize]) -> Option<Ruleset> {
+        let (&leaf, ancestors) = chain.split_last()?;
+        if let Some(rs) = self.cache.remove(&leaf) {
+            return Some(rs);
+        }
+        // A parent already known to be broken: do not check again.
+        if let Some(culprit) = ancestors
+            .iter()
+            .find_map(|a| self.status.get(a).cloned().flatten())
+        {
+            self.status.insert(leaf, Some(culprit.clone()));
+            self.not_checked(loader, leaf, &culprit);
+            return None;
+        }
+        let checked = checked_chain(loader, chain);
+        let ancestor_files = files_of(loader, ancestors);
+        let parent_trouble = checked
+            .diags
+            .iter()
+            .chain(loader.diags.iter())
+            .any(|d| d.is_error() && d.span.is_some_and(|s| ancestor_files.contains(&s.file)));
+        if parent_trouble {
+            for k in 0..ancestors.len() {
+                if let Some(culprit) = self.status_of(loader, chain.get(..=k).unwrap_or(&[])) {
+                    self.status.insert(leaf, Some(culprit.clone()));
+                    self.not_checked(loader, leaf, &culprit);
+                    return None;
+                }
+            }
+        }
+        let mut checked = checked;
+        if !self.single_files.contains(&leaf) {
+            checked.diags.extend(header_mismatch(loader, leaf));
+        }
+        let bad =
+            checked.diags.iter().any(Diagnostic::is_error) || own_parse_errors(loader, &[leaf]);
+        let name = loader.layer(leaf).map(|l| l.name.clone());
+        self.status.insert(leaf, name.filter(|_| bad));
+        self.usage.merge(checked.usage);
+        self.diags.extend(checked.diags);
+        Some(checked.ruleset)
+    }
+
+    /// Whether the chain (root first) has errors, checking it on its own when not known.
+    fn status_of(&mut self, loader: &mut Loader, chain: &[usize]) -> Option<String> {
+        let &leaf = chain.last()?;
+        if let Some(s) = self.status.get(&leaf) {
+            return s.clone();
+        }
+        if let Some(rs) = self.check_target(loader, chain) {
+            self.cache.insert(leaf, rs);
+        }
+        self.status.get(&leaf).cloned().flatten()
+    }
+
+    fn not_checked(&mut self, loader: &Loader, leaf: usize, culprit: &str) {
+        let Some(layer) = loader.layer(leaf) else {
+            return;
+        };
+        let d = match &layer.extends {
+            Some((_, span)) => Diagnostic::new(
+                Code::ParentHasErrors,
+                *span,
+                format!(
+                    "ruleset `{}` not checked: its parent `{culprit}` has errors",
+                    layer.name
+                ),
+            )
+            .label("extends a ruleset with errors"),
+            None => Diagnostic::global(
+                Code::ParentHasErrors,
+                format!(
+                    "ruleset `{}` not checked: its parent `{culprit}` has errors",
+                    layer.name
+                ),
+            ),
+        };
+        self.diags.push(d.help(format!(
+            "fix the errors of `{culprit}` first; this ruleset is checked once its parents are clean"
+        )));
+    }
+}
+
+/// Checks a chain and drops the errors that only repeat a parse error: unknown names that
+/// a file of the chain, which could not be parsed, may declare.
+fn checked_chain(loader: &mut Loader, chain: &[usize]) -> crate::check::Checked {
+    let mut c = check_chain(loader, chain);
+    let lost = lost_names(loader, chain);
+    if !lost.is_empty() {
+        c.diags
+            .retain(|d| !repeats_parse_error(d, &loader.map, &lost));
+    }
+    c
+}
+
+/// The header `ruleset "a/b"` must name the directory it is in: its last part is the
+/// directory's name (`ruleset "shandong/zibbo"` in `zibo` is a typo). The parts before are
+/// not compared with the directories above, so a ruleset may be copied elsewhere.
+fn header_mismatch(loader: &Loader, layer: usize) -> Option<Diagnostic> {
+    let layer = loader.layer(layer)?;
+    let dir = layer.dir.as_ref()?;
+    let header = layer.files.iter().find_map(|(_, f)| {
+        f.decls
+            .iter()
+            .find(|d| matches!(d.kind, crate::syntax::ast::DeclKind::Ruleset { .. }))
+    })?;
+    let full = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+    let dir_name = full.file_name()?.to_string_lossy().into_owned();
+    let (prefix, last) = match header.name.name.rsplit_once('/') {
+        Some((p, l)) => (format!("{p}/"), l),
+        None => (String::new(), header.name.name.as_str()),
+    };
+    if last == dir_name {
+        return None;
+    }
+    let fixed = format!("{prefix}{dir_name}");
+    Some(
+        Diagnostic::new(
+            Code::HeaderMismatch,
+            header.name.span,
+            format!(
+                "the header names `{}`, but the ruleset is in the directory `{}`",
+                header.name.name,
+                dir.display()
+            ),
+        )
+        .label("does not match the directory")
+        .help(format!(
+            "the name's last part is the directory's name: `ruleset \"{fixed}\"`, or rename the directory"
+        )),
+    )
+}
+
+/// Every file of these layers.
+fn files_of(loader: &Loader, layers: &[usize]) -> HashSet<FileId> {
+    layers
+        .iter()
+        .filter_map(|&i| loader.layer(i))
+        .flat_map(|l| l.files.iter().map(|(id, _)| *id))
+        .collect()
+}
+
+/// True when a file of these layers has a loading or parse error.
+fn own_parse_errors(loader: &Loader, layers: &[usize]) -> bool {
+    let files = files_of(loader, layers);
+    loader
+        .diags
+        .iter()
+        .any(|d| d.is_error() && d.span.is_some_and(|s| files.contains(&s.file)))
+}
+
+/// The words of the chain's files that could not be parsed (no declaration came out, and
+/// an error was reported): any of them may be a name the file declares. Empty when every
+/// file parsed.
+fn lost_names(loader: &Loader, chain: &[usize]) -> HashSet<String> {
+    let failed: HashSet<FileId> = loader
+        .diags
+        .iter()
+        .filter(|d| d.is_error())
+        .filter_map(|d| d.span.map(|s| s.file))
+        .collect();
+    let mut words = HashSet::new();
+    for layer in chain.iter().filter_map(|&i| loader.layer(i)) {
+        for (id, file) in &layer.files {
+            if !file.decls.is_empty() || !failed.contains(id) {
+                continue;
+            }
+            if let Some(f) = loader.map.get(*id) {
+                words.extend(identifiers(&f.text).map(str::to_string));
+            }
+            // The file may declare the input.
+            words.insert(String::new());
+        }
+    }
+    words
+}
+
+/// Identifier-like words outside strings and comments.
+fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || loop {
+        let start = rest.find(|c: char| c.is_alphanumeric() || c == '_' || c == '"' || c == '/')?;
+        let tail = rest.get(start..)?;
+        if let Some(body) = tail.strip_prefix('"') {
+            let end = body.find(['"', '\n']).map_or(body.len(), |e| e + 1);
+            rest = body.get(end..).unwrap_or("");
+        } else if tail.starts_with("//") {
+            rest = tail.find('\n').and_then(|e| tail.get(e..)).unwrap_or("");
+        } else if let Some(body) = tail.strip_prefix("/*") {
+            rest = body
+                .find("*/")
+                .and_then(|e| body.get(e + 2..))
+                .unwrap_or("");
+        } else if tail.starts_with('/') {
+            rest = tail.get(1..).unwrap_or("");
+        } else {
+            let len = tail
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            rest = tail.get(len..).unwrap_or("");
+            return tail.get(..len);
+        }
+    })
+}
+
+/// True for an unknown-name error about a name that an unparsable file may declare.
+fn repeats_parse_error(d: &Diagnostic, map: &SourceMap, lost: &HashSet<String>) -> bool {
+    match d.code {
+        Code::MissingInput => lost.contains(""),
+        Code::UnknownName
+        | Code::UnknownType
+        | Code::UnknownFunction
+        | Code::UnknownSource
+        | Code::UnknownField
+        | Code::OverrideWithoutParent => {
+            let text = d.span.map(|s| map.slice(s)).unwrap_or("");
+            let word = identifiers(text).next().unwrap_or("");
+            lost.contains(word)
+        }
+        _ => false,
+    }
 }
 
 /// Checks in-memory sources as one ruleset (for hosts that keep rules in a database).
@@ -144,7 +422,7 @@ pub fn check_sources(
         let mut loader = Loader::new(limits);
         let leaf = loader.add_sources(&name, &sources);
         let chain = loader.chain(leaf);
-        let c = check_chain(&mut loader, &chain);
+        let c = checked_chain(&mut loader, &chain);
         let mut all = Diagnostics::new();
         all.extend(std::mem::take(&mut loader.diags));
         all.extend(c.diags);
@@ -157,6 +435,7 @@ pub fn check_sources(
             map: loader.map,
             diags,
             rulesets: vec![(Path::new(&name).to_path_buf(), c.ruleset)],
+            not_checked: Vec::new(),
         }
     })
 }

@@ -237,7 +237,7 @@ pub fn run_case(rs: &Ruleset, case: &Case, ruleset: &str, file: &str) -> CaseRes
                         expected: show(want),
                         actual: node
                             .map(|n| n.value.clone())
-                            .unwrap_or_else(|| "(not computed for this claim)".into()),
+                            .unwrap_or_else(|| crate::case_check::not_found(rs.compiled(), name)),
                         explanation: node.map(|n| render_tree(std::slice::from_ref(n))),
                     });
                 }
@@ -282,8 +282,9 @@ pub fn run_paths(paths: &[PathBuf], limits: &Limits) -> std::io::Result<TestRepo
     let mut report = TestReport::default();
     let mut dirs = Vec::new();
     for p in paths {
-        let found = find_rulesets(p)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("`{}`: {e}", p.display())))?;
+        let found = find_rulesets(p).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot read `{}`: {e}", p.display()))
+        })?;
         dirs.extend(found);
     }
     dirs.sort();
@@ -384,11 +385,28 @@ pub fn render_human(report: &TestReport) -> String {
     out
 }
 
+/// Escapes text for XML attributes and content. Characters XML 1.0 cannot hold at all
+/// (control characters other than tab, newline and carriage return; U+FFFE, U+FFFF) are
+/// written as `\u{..}`, so a test name can never make the report malformed.
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {
+                out.push_str(&c.escape_unicode().to_string())
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Renders results as JUnit XML, one test suite per ruleset.

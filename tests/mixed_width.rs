@@ -1,5 +1,6 @@
-//! Mixed-width golden test: Chinese names in rules and in a CSV catalog. Labels must sit
-//! under the right characters (CJK characters are two columns wide).
+//! Mixed-width golden test: Chinese names in rules and in a CSV catalog, and full-width
+//! punctuation among them. Labels must sit under the right characters (CJK characters are
+//! two columns wide), and the `[file:line:column]` header counts characters, not bytes.
 
 use rulec::diag::render_human;
 use rulec::limits::Limits;
@@ -50,6 +51,13 @@ fn chinese_rules_and_catalog() {
             .unwrap_or(0);
         let before = &file.text[line_start..span.start as usize];
         let rendered = render_human(std::slice::from_ref(d), &report.map, false);
+        // The header counts characters, as the JSON output does.
+        let (line, column) = file.line_col(span.start);
+        let header = format!("{}:{line}:{column}]", file.name);
+        assert!(
+            rendered.contains(&header),
+            "header is not at the character column {header}:\n{rendered}"
+        );
         let lines: Vec<&str> = rendered.lines().collect();
         let Some(pos) = lines
             .iter()

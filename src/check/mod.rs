@@ -378,8 +378,9 @@ impl Checker<'_> {
                 DeclKind::Enum { variants } => {
                     let id = self.rs.enums.len() as u32;
                     let mut names: Vec<String> = Vec::new();
+                    let mut seen: HashSet<&str> = HashSet::with_capacity(variants.len());
                     for v in variants {
-                        if names.contains(&v.name) {
+                        if !seen.insert(v.name.as_str()) {
                             self.err(
                                 Diagnostic::new(
                                     Code::Duplicate,
@@ -439,8 +440,9 @@ impl Checker<'_> {
                     continue;
                 };
                 let mut out: Vec<ir::FieldDef> = Vec::new();
+                let mut seen: HashSet<&str> = HashSet::with_capacity(fields.len());
                 for f in fields {
-                    if out.iter().any(|o| o.name == f.name.name) {
+                    if !seen.insert(f.name.name.as_str()) {
                         self.err(
                             Diagnostic::new(
                                 Code::Duplicate,
@@ -813,6 +815,7 @@ impl Checker<'_> {
         self.check_coverage();
         self.check_base_years();
         self.check_exception_reachability();
+        self.check_citations(decls);
         self.rs.locals = self.slot_counter;
         self.rs.local_types = std::mem::take(&mut self.slot_types);
         self.check_compiled_size();
@@ -846,6 +849,52 @@ impl Checker<'_> {
                 )
                 .label("the largest body")
                 .help("split long expressions into definitions, or raise `Limits::max_compiled_nodes`"),
+            );
+        }
+    }
+
+    /// Every policy number (param, table, bands, catalog, series) says where it comes from:
+    /// a version with no `cite` at all gets a warning. Computed values (`def`, `output`,
+    /// `fund`, exceptions) need none: their numbers are the cited values they use.
+    fn check_citations(&mut self, decls: &[DeclRef<'_>]) {
+        let mut missing: Vec<(&'static str, &ast::Ident, Span)> = Vec::new();
+        for d in decls {
+            let decl = d.decl;
+            let name = &decl.name;
+            let at = |head: &Option<ast::VersionHead>| head.as_ref().map_or(name.span, |h| h.span);
+            match &decl.kind {
+                DeclKind::Param { versions, .. } => missing.extend(
+                    versions
+                        .iter()
+                        .filter(|v| v.cite.is_none())
+                        .map(|v| ("param", name, at(&v.head))),
+                ),
+                DeclKind::Table { versions, .. } => missing.extend(
+                    versions
+                        .iter()
+                        .filter(|v| v.cite.is_none())
+                        .map(|v| ("table", name, at(&v.head))),
+                ),
+                DeclKind::Bands { versions } => missing.extend(
+                    versions
+                        .iter()
+                        .filter(|v| v.cite.is_none())
+                        .map(|v| ("bands", name, at(&v.head))),
+                ),
+                DeclKind::Catalog { cite: None, .. } => missing.push(("catalog", name, name.span)),
+                DeclKind::Series { cite: None, .. } => missing.push(("series", name, name.span)),
+                _ => {}
+            }
+        }
+        for (kind, name, span) in missing {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Uncited,
+                    span,
+                    format!("{kind} `{}` does not say where its value comes from", name.name),
+                )
+                .label("no `cite`")
+                .help("add `cite SOURCE \"§ locator\"` for a declared `source`, `cite \"document\"`, or `cite assumed` when no document gives the value"),
             );
         }
     }

@@ -4,6 +4,7 @@
 //! fails to return: problems become diagnostics and the AST holds what could be built.
 
 pub mod ast;
+pub mod fullwidth;
 pub mod parser;
 pub mod scan;
 
@@ -12,11 +13,22 @@ use crate::limits::Limits;
 use crate::source::FileId;
 
 /// Parses one rule file's text.
+/// Full-width punctuation and digits are reported and then read as their ASCII
+/// ([`fullwidth`]), so one `：` gives one error and the file's declarations still exist.
 pub fn parse_source(file: FileId, text: &str, limits: &Limits) -> (ast::File, Vec<Diagnostic>) {
-    if let Some(d) = scan::prescan(file, text, limits) {
-        return (ast::File::default(), vec![d]);
+    if text.len() > limits.max_source_bytes {
+        if let Some(d) = scan::prescan(file, text, limits) {
+            return (ast::File::default(), vec![d]);
+        }
     }
-    let (mut ast, mut diags) = parser::parse_file(file, text);
+    let (mut diags, fixed) = fullwidth::scan(file, text);
+    let text = fixed.as_deref().unwrap_or(text);
+    if let Some(d) = scan::prescan(file, text, limits) {
+        diags.push(d);
+        return (ast::File::default(), diags);
+    }
+    let (mut ast, more) = parser::parse_file(file, text);
+    diags.extend(more);
     limit_depth(&mut ast, limits, &mut diags);
     (ast, diags)
 }

@@ -1,0 +1,432 @@
+//! One cause gives one error, and the small gaps around checking: each test breaks a copy of
+//! the shipped rulesets (or a small ruleset) in one place and asserts the exact code, at the
+//! exact place, and that nothing else is reported as an error.
+
+use rulec::diag::{Code, Diagnostic};
+use rulec::limits::Limits;
+use rulec::project::{check_paths, CheckReport};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A fresh temporary directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rulec-one-cause-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        let target = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).expect("copy");
+        }
+    }
+}
+
+/// A copy of `rulesets/` with one replacement made in one file.
+fn broken_rulesets(name: &str, file: &str, from: &str, to: &str) -> PathBuf {
+    let root = scratch(name).join("rulesets");
+    copy_dir(Path::new("rulesets"), &root);
+    let path = root.join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains(from), "{file} does not contain {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    root
+}
+
+fn check(path: &Path) -> CheckReport {
+    check_paths(&[path.to_path_buf()], Limits::default()).expect("readable")
+}
+
+fn errors(report: &CheckReport) -> Vec<Diagnostic> {
+    report
+        .diags
+        .sorted()
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect()
+}
+
+/// The file name, 1-based line and column, and text of a diagnostic's span.
+fn place(report: &CheckReport, d: &Diagnostic) -> (String, usize, usize, String) {
+    let span = d.span.expect("a span");
+    let file = report.map.get(span.file).expect("file");
+    let (line, col) = file.line_col(span.start);
+    (file.name.clone(), line, col, file.slice(span).to_string())
+}
+
+fn render(report: &CheckReport) -> String {
+    rulec::diag::render_human(&report.diags.sorted(), &report.map, false)
+}
+
+#[test]
+fn one_full_width_colon_in_china_gives_exactly_one_error() {
+    let root = broken_rulesets(
+        "colon",
+        "china/lines.rulec",
+        "def line_amount(i: Item)",
+        "def line_amount(i： Item)",
+    );
+    let report = check(&root);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    let e = &errs[0];
+    assert_eq!(e.code, Code::FullWidth);
+    let (file, line, col, text) = place(&report, e);
+    assert!(file.ends_with("china/lines.rulec"), "{file}");
+    assert_eq!((line, col, text.as_str()), (27, 18, "："));
+    assert_eq!(e.label, "write `:`");
+    // Every other ruleset says once that it was not checked, naming china.
+    let rest: Vec<_> = report
+        .diags
+        .sorted()
+        .into_iter()
+        .filter(|d| !d.is_error())
+        .collect();
+    assert_eq!(rest.len(), 7, "{}", render(&report));
+    for d in &rest {
+        assert_eq!(d.code, Code::ParentHasErrors);
+        assert!(
+            d.message.ends_with("its parent `china` has errors"),
+            "{}",
+            d.message
+        );
+    }
+    assert_eq!(report.not_checked.len(), 7);
+}
+
+#[test]
+fn a_file_that_does_not_parse_raises_no_unknown_names() {
+    // Without the closing parenthesis nothing of lines.rulec parses; china's other files and
+    // every child use its functions and outputs.
+    let root = broken_rulesets(
+        "syntax",
+        "china/lines.rulec",
+        "def line_amount(i: Item)",
+        "def line_amount(i: Item",
+    );
+    let report = check(&root);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    assert_eq!(errs[0].code, Code::Syntax);
+    let (file, line, ..) = place(&report, &errs[0]);
+    assert!(file.ends_with("china/lines.rulec"), "{file}");
+    assert_eq!(line, 27);
+}
+
+#[test]
+fn an_unknown_name_in_a_parsed_file_is_still_reported() {
+    // A file that parses: its typo is reported, and the children are not checked.
+    let root = broken_rulesets(
+        "typo",
+        "china/lines.rulec",
+        "line_amount(i) - line_base(i)",
+        "line_amount(i) - line_bsae(i)",
+    );
+    let report = check(&root);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    assert_eq!(errs[0].code, Code::UnknownFunction);
+    assert_eq!(
+        place(&report, &errs[0]).3.split('(').next(),
+        Some("line_bsae")
+    );
+}
+
+#[test]
+fn a_child_is_checked_when_its_parent_is_clean() {
+    let root = broken_rulesets(
+        "child",
+        "shandong/binzhou/outpatient_pooling.rulec",
+        "cite assumed",
+        "cite assumd",
+    );
+    let report = check(&root);
+    let errs = errors(&report);
+    assert!(!errs.is_empty(), "{}", render(&report));
+    for e in &errs {
+        assert!(
+            place(&report, e).0.contains("shandong/binzhou/"),
+            "{}",
+            render(&report)
+        );
+    }
+    assert!(report.not_checked.is_empty());
+}
+
+#[test]
+fn full_width_digits_and_quotes_are_named_and_read_as_ascii() {
+    let dir = scratch("digits").join("demo");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("rules.rulec"),
+        "ruleset \"demo\"\nrecord Claim { date: date, amount: money }\ninput claim: Claim\nas_of claim.date\n\
+         param cap: money = ４５００ cite “第五条，全角”\noutput pay: money = min(claim.amount, cap) // 全角：注释\n",
+    )
+    .expect("write");
+    let report = check(&dir);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 2, "{}", render(&report));
+    assert!(errs.iter().all(|e| e.code == Code::FullWidth));
+    let (_, line, col, text) = place(&report, &errs[0]);
+    assert_eq!((line, col, text.as_str()), (5, 20, "４５００"));
+    assert_eq!(errs[0].label, "write `4500`");
+    let (_, line, col, text) = place(&report, &errs[1]);
+    assert_eq!((line, col, text.as_str()), (5, 30, "“"));
+    // The rest of the file was read as ASCII: the param is 4500 and cites its text.
+    let rs = &report.rulesets[0].1;
+    let cap = rs.params.iter().find(|p| p.name == "cap").expect("cap");
+    assert!(
+        format!("{:?}", cap.versions[0].value).contains("4500"),
+        "{cap:?}"
+    );
+}
+
+#[test]
+fn the_header_must_match_its_directory() {
+    let root = scratch("header");
+    let dir = root.join("shandong").join("zibo");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let rules = "record Claim { date: date, amount: money }\ninput claim: Claim\nas_of claim.date\noutput pay: money = claim.amount\n";
+    std::fs::write(
+        dir.join("r.rulec"),
+        format!("ruleset \"shandong/zibbo\"\n{rules}"),
+    )
+    .expect("write");
+    let report = check(&dir);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    assert_eq!(errs[0].code, Code::HeaderMismatch);
+    assert_eq!(place(&report, &errs[0]).3, "\"shandong/zibbo\"");
+    assert!(errs[0]
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("`ruleset \"shandong/zibo\"`"));
+    std::fs::write(
+        dir.join("r.rulec"),
+        format!("ruleset \"shandong/zibo\"\n{rules}"),
+    )
+    .expect("write");
+    assert!(errors(&check(&dir)).is_empty());
+}
+
+/// A small ruleset with one test file.
+fn ruleset_with_cases(name: &str, cases: &str) -> PathBuf {
+    let dir = scratch(name).join("demo");
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    std::fs::write(
+        dir.join("rules.rulec"),
+        "ruleset \"demo\"\nenum Visit { outpatient, inpatient }\nrecord Claim { date: date, visit: Visit, amount: money }\ninput claim: Claim\nas_of claim.date\n\
+         param deductible: money = 200 cite assumed\ndef above: money = max(0, claim.amount - deductible)\n\
+         fund pool = above * 80%\noutput patient_pays: money = claim.amount - pool\n\
+         covers claim.visit == outpatient cite assumed\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("tests/cases.json"), cases).expect("write");
+    dir
+}
+
+#[test]
+fn check_reads_test_files() {
+    let dir = ruleset_with_cases(
+        "cases",
+        r#"[{"name": "a", "claim": {"date": "2024-01-01", "visit": "outpatient", "amount": "1000"},
+             "expect": {"funds.pool": "640.00", "above": "800.00"},
+             "expect_values": {"deductable": "200", "patient_pays": "360.00"},
+             "expect_error": {"code": "rulec::E0701"}},
+            {"name": "b", "claim": {}, "expect": {"funds.pol": "1"}, "expect_value": {}}]"#,
+    );
+    let report = check(&dir);
+    let got: Vec<(Code, String)> = errors(&report)
+        .iter()
+        .map(|e| (e.code, place(&report, e).3))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Code::CaseWrongKey, "\"above\"".to_string()),
+            (Code::CaseUnknownName, "\"deductable\"".to_string()),
+            (Code::CaseUnknownName, "\"funds.pol\"".to_string()),
+            (Code::CaseWrongKey, "\"expect_value\"".to_string()),
+        ],
+        "{}",
+        render(&report)
+    );
+    let help = |i: usize| errors(&report)[i].help.clone().unwrap_or_default();
+    assert!(help(0).contains("expect_values"));
+    assert_eq!(help(1), "did you mean `deductible`?");
+    assert_eq!(help(2), "did you mean `funds.pool`?");
+    assert_eq!(help(3), "did you mean `expect_values`?");
+}
+
+#[test]
+fn rulec_test_names_a_value_that_does_not_exist() {
+    let dir = ruleset_with_cases(
+        "unknown-value",
+        r#"{"name": "typo", "claim": {"date": "2024-01-01", "visit": "outpatient", "amount": "1000"},
+            "expect_values": {"deductable": "200"}}"#,
+    );
+    let report = rulec::testing::run_paths(&[dir], &Limits::default()).expect("runs");
+    let m = &report.results[0].mismatches[0];
+    assert_eq!(
+        m.actual,
+        "(the ruleset has no value named `deductable`; did you mean `deductible`?)"
+    );
+}
+
+#[test]
+fn junit_output_escapes_control_characters() {
+    let report = rulec::testing::TestReport {
+        results: vec![rulec::testing::CaseResult {
+            ruleset: "r<1>".into(),
+            file: "f&.json".into(),
+            name: "bell \u{7} nul \u{0} esc \u{1b} \"q\" 'a'".into(),
+            source: None,
+            passed: false,
+            mismatches: Vec::new(),
+            error: Some("line one\nline \u{1b}[31mtwo".into()),
+        }],
+    };
+    let xml = rulec::testing::render_junit(&report);
+    assert!(
+        !xml.chars().any(|c| (c as u32) < 0x20 && c != '\n'),
+        "raw control characters: {xml:?}"
+    );
+    assert!(
+        xml.contains("name=\"bell \\u{7} nul \\u{0} esc \\u{1b} &quot;q&quot; &apos;a&apos;\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<testsuite name=\"r&lt;1&gt;\""), "{xml}");
+    assert!(xml.contains("classname=\"f&amp;.json\""), "{xml}");
+}
+
+fn rulec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rulec"))
+}
+
+#[test]
+fn usage_errors_name_what_was_expected_and_the_path() {
+    let dir = scratch("usage");
+    let csv = dir.join("catalog.csv");
+    std::fs::write(&csv, "code,name\nA,b\n").expect("write");
+    let out = rulec().arg("check").arg(&csv).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("`{}`", csv.display()))
+            && err.contains("pass a ruleset directory or a `.rulec` file"),
+        "{err}"
+    );
+
+    let claim = dir.join("claim.json");
+    std::fs::write(&claim, "{}").expect("write");
+    let out = rulec().arg("eval").arg(&claim).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "expected a ruleset directory: `{}` is not a directory",
+            claim.display()
+        )) && err.contains(&format!("`rulec eval RULESET {}`", claim.display())),
+        "{err}"
+    );
+
+    let missing = dir.join("missing");
+    let out = rulec().arg("test").arg(&missing).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot read `{}`", missing.display())),
+        "{err}"
+    );
+}
+
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux")
+}
+
+#[test]
+fn write_errors_exit_2() {
+    // `rulec check --format json > /dev/full`, `rulec check 2> /dev/full` (human output goes
+    // to standard error), `rulec test [--format json] > /dev/full`.
+    let runs: [(&[&str], bool); 4] = [
+        (&["check", "rulesets", "--format", "json"], false),
+        (&["check", "rulesets"], true),
+        (&["test", "rulesets/shandong/binzhou"], false),
+        (
+            &["test", "rulesets/shandong/binzhou", "--format", "json"],
+            false,
+        ),
+    ];
+    for (args, to_stderr) in runs {
+        let mut cmd = rulec();
+        cmd.args(args);
+        let out = if to_stderr {
+            cmd.stderr(dev_full()).output()
+        } else {
+            cmd.stdout(dev_full()).output()
+        }
+        .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "rulec {}", args.join(" "));
+        if !to_stderr {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("error: cannot write"),
+                "rulec {}: {err}",
+                args.join(" ")
+            );
+        }
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_output_cleanly() {
+    // Enough diagnostics to fill a pipe many times over: 3,000 unused params.
+    let dir = scratch("pipe").join("many");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut rules = String::from("ruleset \"many\"\n");
+    for i in 0..3000 {
+        rules.push_str(&format!("param p{i}: money = {i} cite assumed\n"));
+    }
+    std::fs::write(dir.join("r.rulec"), rules).expect("write");
+    let many = dir.display().to_string();
+    // (arguments, true when the output goes to standard error)
+    let runs: [(&[&str], bool); 3] = [
+        (&["check", "--format", "json", &many], false),
+        (&["check", &many], true),
+        (&["test", "rulesets"], false),
+    ];
+    for (args, to_stderr) in runs {
+        let mut child = rulec()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        // The reader goes away at once (`| head -0`).
+        if to_stderr {
+            drop(child.stderr.take());
+        } else {
+            drop(child.stdout.take());
+        }
+        let out = child.wait_with_output().expect("ends");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked") && !err.contains("error"), "{err}");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "rulec {}: {err}",
+            args.join(" ")
+        );
+    }
+}
