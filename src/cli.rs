@@ -101,6 +101,8 @@ enum Cmd {
         /// Also write JUnit XML to this file.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        #[command(flatten)]
+        coverage: crate::coverage_cmd::CoverageArgs,
     },
     /// Settle claims: `rulec eval RULESET CLAIM.json`, or `--rulesets DIR` to route by region.
     Eval(EvalArgs),
@@ -130,7 +132,11 @@ pub fn run() -> i32 {
             paths,
             format,
             junit,
-        } => test(paths, format, junit),
+            coverage,
+        } => {
+            let code = test(paths.clone(), format, junit);
+            crate::coverage_cmd::run(&paths, &coverage, code)
+        }
         Cmd::Eval(args) if args.save_case.is_some() => crate::save_case::run(&args),
         Cmd::Eval(args) => crate::eval_cmd::run(args),
         Cmd::Fmt(args) => crate::fmt_cmd::run(args),

@@ -23,6 +23,7 @@ pub mod case_check;
 pub mod check;
 pub mod claim;
 pub mod compile;
+pub mod coverage;
 pub mod csv;
 pub mod diag;
 pub mod eval;

@@ -1,6 +1,7 @@
 //! The `rulec` command line.
 
 mod cli;
+mod coverage_cmd;
 mod eval_cmd;
 mod fmt_cmd;
 mod save_case;

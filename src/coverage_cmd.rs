@@ -1,0 +1,57 @@
+//! `rulec test --coverage`, `--coverage-lcov FILE`, `--min-coverage PCT`.
+
+use rulec::coverage::{measure, render_human, render_lcov};
+use rulec::limits::Limits;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// The coverage options of `rulec test`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct CoverageArgs {
+    /// Report which definitions, versions, catalogs and exceptions the cases exercise.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Write the coverage as LCOV to FILE (implies --coverage).
+    #[arg(long, value_name = "FILE")]
+    pub coverage_lcov: Option<PathBuf>,
+    /// Exit 1 when the total coverage is below PCT percent (implies --coverage).
+    #[arg(long, value_name = "PCT")]
+    pub min_coverage: Option<f64>,
+}
+
+/// Runs the coverage part after the cases ran with exit code `code`; returns the exit code.
+pub fn run(paths: &[PathBuf], args: &CoverageArgs, code: i32) -> i32 {
+    if !args.coverage && args.coverage_lcov.is_none() && args.min_coverage.is_none() {
+        return code;
+    }
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("rulesets")]
+    } else {
+        paths.to_vec()
+    };
+    let report = match measure(&paths, &Limits::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "\n{}", render_human(&report)).is_err() {
+        return 2;
+    }
+    if let Some(file) = &args.coverage_lcov {
+        if let Err(e) = std::fs::write(file, render_lcov(&report)) {
+            eprintln!("error: cannot write `{}`: {e}", file.display());
+            return 2;
+        }
+    }
+    if let Some(min) = args.min_coverage {
+        let got = report.percent();
+        if got < min {
+            eprintln!("error: coverage {got:.1}% is below --min-coverage {min}%");
+            return code.max(1);
+        }
+    }
+    code
+}
