@@ -50,6 +50,8 @@ pub struct RulesetCoverage {
 pub struct CoverageReport {
     /// Per ruleset.
     pub rulesets: Vec<RulesetCoverage>,
+    /// Rulesets with cases that could not be measured (they do not load), with why.
+    pub errors: Vec<String>,
 }
 
 impl CoverageReport {
@@ -264,15 +266,28 @@ pub fn measure(paths: &[PathBuf], limits: &Limits) -> std::io::Result<CoverageRe
         if cases_files.is_empty() {
             continue;
         }
-        let Ok(rs) = Ruleset::load_dir(&dir, limits.clone()) else {
+        let rs = match Ruleset::load_dir(&dir, limits.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                report.errors.push(format!(
+                    "{}: not measured, it does not load:\n{e}",
+                    dir.display()
+                ));
+                continue;
+            }
+        };
+        let checked = check_ruleset(&dir, limits.clone()).ok();
+        let Some((mut checked, ir)) = checked.and_then(|mut c| {
+            let ir = c.rulesets.pop().map(|(_, ir)| ir);
+            ir.map(|ir| (c, ir))
+        }) else {
+            report.errors.push(format!(
+                "{}: not measured, it does not check",
+                dir.display()
+            ));
             continue;
         };
-        let Ok(mut checked) = check_ruleset(&dir, limits.clone()) else {
-            continue;
-        };
-        let Some((_, ir)) = checked.rulesets.pop() else {
-            continue;
-        };
+        let map = std::mem::take(&mut checked.map);
         let mut seen = Seen::default();
         let mut cases = 0;
         for f in cases_files {
@@ -292,7 +307,7 @@ pub fn measure(paths: &[PathBuf], limits: &Limits) -> std::io::Result<CoverageRe
             covered: Vec::new(),
             uncovered: Vec::new(),
         };
-        for p in probes(&ir, &checked.map) {
+        for p in probes(&ir, &map) {
             if covered(&p, &seen) {
                 cov.covered.push(p.item);
             } else {
@@ -361,6 +376,9 @@ pub fn render_human(report: &CoverageReport) -> String {
                 i.file, i.line, i.kind, i.name
             ));
         }
+    }
+    for e in &report.errors {
+        out.push_str(&format!("\nerror: {e}\n"));
     }
     let merged = report.merged();
     let hit = merged.values().filter(|c| **c).count();

@@ -46,6 +46,9 @@ pub fn run(paths: &[PathBuf], args: &CoverageArgs, code: i32) -> i32 {
             return 2;
         }
     }
+    if !report.errors.is_empty() {
+        return code.max(1);
+    }
     if let Some(min) = args.min_coverage {
         let got = report.percent();
         if got < min {

@@ -22,7 +22,10 @@ const CASE: &str = r#"[{"name": "big", "claim": {"settlement_date": "2024-06-01"
   "expect": {"pay": "200.00"}}]"#;
 
 fn tmp_ruleset() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rulec-coverage-{}", std::process::id()));
+    // The header names the directory (`ruleset "t"` lives in `t/`).
+    let dir = std::env::temp_dir()
+        .join(format!("rulec-coverage-{}", std::process::id()))
+        .join("t");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
     std::fs::write(dir.join("t.rulec"), RULES).expect("write");
