@@ -330,7 +330,7 @@ fn excel_booleans_are_accepted() {
 #[test]
 fn many_errors_of_one_kind_show_three_and_count_the_rest() {
     let mut text = String::from("code,class,b_share,price_cap\n");
-    for i in 0..200 {
+    for i in 0..2000 {
         text.push_str(&format!("X{i:04},D,,\n"));
     }
     for i in 0..50 {
@@ -343,7 +343,7 @@ fn many_errors_of_one_kind_show_three_and_count_the_rest() {
     let msgs: Vec<&str> = errs.iter().map(|d| d.message.as_str()).collect();
     assert!(
         msgs.iter()
-            .any(|m| m.ends_with("and 197 more like this in column `class`")),
+            .any(|m| m.ends_with("and 1,997 more like this in column `class`")),
         "{msgs:#?}"
     );
     assert!(
@@ -353,7 +353,7 @@ fn many_errors_of_one_kind_show_three_and_count_the_rest() {
     );
     // The first three are the first three rows, in order.
     let lines: Vec<usize> = errs.iter().map(|d| line_of(&r, d)).collect();
-    assert_eq!(lines, vec![2, 3, 4, 202, 203, 204]);
+    assert_eq!(lines, vec![2, 3, 4, 2002, 2003, 2004]);
 }
 
 #[test]
@@ -537,4 +537,41 @@ fn a_series_file_has_exactly_year_and_value() {
     let codes: Vec<Code> = errors(&r).iter().map(|d| d.code).collect();
     assert_eq!(codes, vec![Code::CsvMalformed]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn full_width_digits_and_percent_signs_get_their_ascii_spelling() {
+    expect(
+        "fullwidth",
+        COLUMNS,
+        "code,class,b_share,price_cap\nXA003,B,１０％,\n".as_bytes(),
+        &[Code::CsvBadValue],
+        "write `10%`",
+    );
+    // Full-width text in a text column is just text.
+    let dir = ruleset(
+        "fullwidth-text",
+        "code: text key, name: text",
+        "drugs.csv",
+        "code,name\nJL-YP-001,黄芪（蜜炙）\n".as_bytes(),
+    );
+    assert_eq!(rows(&check(&dir)), 1);
+}
+
+#[test]
+fn an_unnamed_header_column_is_named_by_its_position() {
+    expect(
+        "trailing-comma",
+        COLUMNS,
+        b"code,class,b_share,price_cap,\nXA001,A,,,\n",
+        &[Code::CsvUnknownColumn],
+        "column 5 of the CSV header has no name",
+    );
+    let dir = ruleset(
+        "trailing-comma-ok",
+        &format!("{COLUMNS}, .."),
+        "drugs.csv",
+        b"code,class,b_share,price_cap,\nXA001,A,,,\n",
+    );
+    assert_eq!(rows(&check(&dir)), 1);
 }

@@ -81,8 +81,14 @@ impl Checker<'_> {
             (_, false) => vec![&**rhs],
         };
         let mut values = Vec::new();
+        let input = self
+            .rs
+            .input
+            .as_ref()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
         for it in items {
-            let Some(lit) = as_lit(it) else {
+            let Some(lit) = as_lit(it, &input) else {
                 return self.cover_error(it.span, "this is not a constant");
             };
             let n = self.diags.len();
@@ -197,8 +203,8 @@ fn conjuncts(e: &Expr) -> Vec<&Expr> {
     out
 }
 
-/// A constant written as an expression.
-fn as_lit(e: &Expr) -> Option<Lit> {
+/// A constant written as an expression (`input` is the claim's name: `claim.x` is not one).
+fn as_lit(e: &Expr, input: &str) -> Option<Lit> {
     match &e.kind {
         ExprKind::Lit(l) => Some(l.clone()),
         ExprKind::Name(n) => Some(Lit::Variant(ast::Ident {
@@ -206,7 +212,7 @@ fn as_lit(e: &Expr) -> Option<Lit> {
             span: e.span,
         })),
         ExprKind::Field(base, v) => match &base.kind {
-            ExprKind::Name(en) => Some(Lit::Qualified(
+            ExprKind::Name(en) if en != input => Some(Lit::Qualified(
                 ast::Ident {
                     name: en.clone(),
                     span: base.span,

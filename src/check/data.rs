@@ -418,6 +418,24 @@ impl Checker<'_> {
             );
             None
         };
+        let numeric = matches!(
+            ty,
+            Type::Money | Type::Decimal | Type::Int | Type::Rate | Type::Date | Type::Bool
+        );
+        if let Some(ascii) = fullwidth_to_ascii(t).filter(|_| numeric) {
+            self.err(
+                Diagnostic::new(
+                    Code::CsvBadValue,
+                    span,
+                    format!("column `{column}`: `{t}` is written in full-width characters"),
+                )
+                .label("full-width")
+                .help(format!(
+                    "write `{ascii}` (ASCII digits and signs; a Chinese input method often types full-width ones)"
+                )),
+            );
+            return None;
+        }
         match ty {
             Type::Optional(inner) => {
                 if t.is_empty() {
@@ -667,7 +685,7 @@ impl Checker<'_> {
         let last = dups.len();
         for (n, (k, first, second)) in dups.into_iter().enumerate() {
             let tail = if more > 0 && n + 1 == last {
-                format!("; and {more} more like this")
+                format!("; and {} more like this", thousands(more))
             } else {
                 String::new()
             };
@@ -879,7 +897,8 @@ impl Checker<'_> {
         // Duplicates.
         for (i, (name, cell)) in names.iter().zip(&header.cells).enumerate() {
             let first = names.iter().take(i).position(|n| n == name);
-            let relevant = rest.is_none() || declared(name) || implicit.contains(name);
+            let relevant =
+                !name.is_empty() && (rest.is_none() || declared(name) || implicit.contains(name));
             if let (Some(f), true) = (first, relevant) {
                 let first_span = header.cells.get(f).map(|c| c.span).unwrap_or(cell.span);
                 self.err(
@@ -904,8 +923,24 @@ impl Checker<'_> {
             .filter(|n| !names.contains(n))
             .collect();
         let mut explained: Vec<&str> = Vec::new();
-        for (name, cell) in names.iter().zip(&header.cells) {
+        for (i, (name, cell)) in names.iter().zip(&header.cells).enumerate() {
             if declared(name) || implicit.contains(name) {
+                continue;
+            }
+            if name.is_empty() {
+                if rest.is_none() {
+                    self.err(
+                        Diagnostic::new(
+                            Code::CsvUnknownColumn,
+                            cell.span,
+                            format!("column {} of the CSV header has no name", i + 1),
+                        )
+                        .label("unnamed column")
+                        .with(decl.name.span, "catalog declared here")
+                        .help("remove the empty column (often a trailing comma), or end the column list with `..` to ignore it"),
+                    );
+                    bad = true;
+                }
                 continue;
             }
             let sugg = did_you_mean(name, missing.iter().copied());
@@ -1177,6 +1212,38 @@ impl Checker<'_> {
     }
 }
 
+/// `199997` → `199,997`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The ASCII spelling of a text with full-width forms (`１０％` → `10%`), if it has any.
+fn fullwidth_to_ascii(t: &str) -> Option<String> {
+    if !t
+        .chars()
+        .any(|c| ('\u{FF01}'..='\u{FF5E}').contains(&c) || c == '\u{3000}')
+    {
+        return None;
+    }
+    Some(
+        t.chars()
+            .map(|c| match c {
+                '\u{3000}' => ' ',
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+                _ => c,
+            })
+            .collect(),
+    )
+}
+
 /// Where the declared columns are in a CSV file.
 struct Header {
     positions: Vec<usize>,
@@ -1227,7 +1294,11 @@ impl Throttle {
                     } else {
                         format!(" in column `{name}`")
                     };
-                    d.message = format!("{}; and {more} more like this{place}", d.message);
+                    d.message = format!(
+                        "{}; and {} more like this{place}",
+                        d.message,
+                        thousands(more)
+                    );
                 }
             }
         }
