@@ -50,16 +50,21 @@ def _amount(rng: random.Random, text: str) -> str:
 
 
 def claims(n: int, seed: int = 1, persons: int = 0, root: Path = ROOT) -> Iterator[dict]:
-    """`n` claims of `persons` insured persons (default n // 10), deterministic for a seed."""
+    """`n` claims of `persons` insured persons (default n // 10; negative: one person per
+    claim, so replay has nothing to thread), deterministic for a seed."""
     rng = random.Random(seed)
     temps = templates(root)
-    persons = persons or max(1, n // 10)
+    unique = persons < 0
+    persons = 0 if unique else (persons or max(1, n // 10))
     people = []
     for p in range(persons):
         t = temps[rng.randrange(len(temps))]
         people.append((f"P{p:06d}", t))
     for i in range(n):
-        pid, t = people[rng.randrange(len(people))]
+        if unique:
+            pid, t = f"U{i:07d}", temps[rng.randrange(len(temps))]
+        else:
+            pid, t = people[rng.randrange(len(people))]
         c = copy.deepcopy(t)
         c["claim_id"] = f"C{i:07d}"
         c.setdefault("insured", {})["id"] = pid
