@@ -35,10 +35,10 @@ param ci_cap: money
   from 2024-01-01 = 400_000 cite assumed
 bands ci { 15_000 .. 50_000 => 60%  50_000 .. 100_000 => 65%  100_000 .. => 70% }
 
-accumulator basic_paid: money += basic
-accumulator ci_base: money += eligible - basic
-accumulator ci_paid: money += critical_illness
-accumulator ma_paid: money += medical_assistance
+accumulator basic_paid: money per year += basic
+accumulator ci_base: money per year += eligible - basic
+accumulator ci_paid: money per year += critical_illness
+accumulator ma_paid: money per year += medical_assistance
 
 "#;
 

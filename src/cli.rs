@@ -110,6 +110,8 @@ enum Cmd {
     Fmt(crate::fmt_cmd::FmtArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp,
+    /// What a reform costs: replay claims under BASE and REFORM and compare (docs/impact.md).
+    Impact(crate::impact_cmd::ImpactArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -141,6 +143,7 @@ pub fn run() -> i32 {
         Cmd::Eval(args) => crate::eval_cmd::run(args),
         Cmd::Fmt(args) => crate::fmt_cmd::run(args),
         Cmd::Lsp => rulec::lsp::run_stdio(),
+        Cmd::Impact(args) => crate::impact_cmd::run(args),
     }
 }
 

@@ -104,6 +104,8 @@ codes! {
     VersionsGap = "E0403", Error, "Versions leave a gap in time";
     NotInForce = "E0404", Error, "A value is needed at a date where no version is in force";
     UntilBeforeFrom = "E0405", Error, "A version ends before it starts";
+    NoPeriod = "E0406", Error, "An accumulator declares no period";
+    BadPeriod = "E0407", Error, "An accumulator's period is not a year, a lifetime or a claim field";
     // ---- catalogs and tables
     CatalogFile = "E0501", Error, "A catalog or series file cannot be read";
     CsvMalformed = "E0502", Error, "A CSV row is malformed";
@@ -146,6 +148,9 @@ codes! {
     ListTooLong = "E0717", Error, "A list in a claim is longer than the limit";
     NotCovered = "E0730", Error, "No rule of the ruleset covers the claim";
     Internal = "E0739", Error, "Internal evaluator error (a bug in rulec)";
+    // ---- replay (runtime, `crate::replay`)
+    NoInsuredId = "E0750", Error, "A replayed claim has no `insured.id`";
+    NoEpisodeKey = "E0751", Error, "A replayed claim lacks the key of an accumulator's episode";
     // ---- warnings
     Unused = "W0001", Warning, "A declaration is never used";
     RateAbove100 = "W0002", Warning, "A rate is above 100%";

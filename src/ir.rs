@@ -270,10 +270,39 @@ pub struct Accumulator {
     pub ty: Type,
     /// What this claim adds.
     pub add: Node,
+    /// When it starts again at 0.
+    pub period: AccumPeriod,
     /// Citation.
     pub cite: Option<Cite>,
     /// The declaration.
     pub span: Span,
+}
+
+/// When an accumulator starts again at 0. Evaluation itself keeps no state; replay
+/// (`crate::replay`) threads each accumulator through a person's claims of one period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccumPeriod {
+    /// `per year`: each calendar year of the evaluation date.
+    Year,
+    /// `per claim.episode_id`: each episode, keyed by a text or int field of the input.
+    Episode {
+        /// The field names from the input down (`["episode_id"]`).
+        path: Vec<String>,
+        /// The path as written, input name included (`claim.episode_id`).
+        text: String,
+    },
+    /// `per lifetime`: never; one running total per insured person.
+    Lifetime,
+}
+
+impl std::fmt::Display for AccumPeriod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccumPeriod::Year => f.write_str("per year"),
+            AccumPeriod::Episode { text, .. } => write!(f, "per {text}"),
+            AccumPeriod::Lifetime => f.write_str("per lifetime"),
+        }
+    }
 }
 
 /// Built-in functions, resolved.

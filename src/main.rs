@@ -4,6 +4,7 @@ mod cli;
 mod coverage_cmd;
 mod eval_cmd;
 mod fmt_cmd;
+mod impact_cmd;
 mod save_case;
 
 fn main() {

@@ -89,10 +89,25 @@ fn compare(path: &Path, actual: &str, failures: &mut Vec<String>) {
     }
 }
 
-/// A runtime case: a ruleset (or `rulesets/` to route) and `claim.json`; the error rendered.
+/// A runtime case: a ruleset (or `rulesets/` to route) and `claim.json`, or `claims.jsonl`
+/// to replay; the error rendered.
 fn runtime_case(code: &str, dir: &Path) -> (Vec<rulec::diag::Diagnostic>, String, String) {
-    let claim = std::fs::read_to_string(dir.join("claim.json")).expect("claim.json");
     let limits = limits_for(code);
+    if let Ok(lines) = std::fs::read_to_string(dir.join("claims.jsonl")) {
+        // A replay case: the first claim that fails.
+        let rs = Ruleset::load_dir(dir, limits).expect("the replay case's ruleset loads");
+        let claims = lines
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, serde_json::from_str(l).expect("claim JSON")))
+            .collect();
+        let results = rulec::replay::replay(&rs, claims, &EvalOptions::default());
+        return match results.into_iter().find_map(|r| r.outcome.err()) {
+            Some(e) => (e.diagnostics.clone(), e.render_human(), e.render_json()),
+            None => (Vec::new(), String::new(), String::new()),
+        };
+    }
+    let claim = std::fs::read_to_string(dir.join("claim.json")).expect("claim.json");
     let routed = dir.join("rulesets");
     let result = if routed.is_dir() {
         let router = Router::new(&routed, limits);

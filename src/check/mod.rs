@@ -6,13 +6,15 @@
 //!
 //! Files: `mod.rs` merges layers and declares every name; `data.rs` builds parameters,
 //! tables, catalogs, series and bands; `expr.rs` checks and lowers expressions;
-//! `dates.rs` checks effective dates; `deps.rs` orders definitions and finds cycles.
+//! `dates.rs` checks effective dates; `deps.rs` orders definitions and finds cycles;
+//! `period.rs` checks accumulator periods.
 
 mod coverage;
 mod data;
 mod dates;
 mod deps;
 mod expr;
+mod period;
 
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::ir::{self, Cite, Ruleset};
@@ -614,7 +616,7 @@ impl Checker<'_> {
                         .declared
                         .insert(decl.name.span, ("function", decl.name.name.clone()));
                 }
-                DeclKind::Accumulator { ty, add, cite } => {
+                DeclKind::Accumulator { ty, add, cite, .. } => {
                     let id = self.rs.accumulators.len() as u32;
                     let ty = self.resolve_type(ty);
                     if !ty.is_numeric() {
@@ -642,6 +644,8 @@ impl Checker<'_> {
                             span: decl.span,
                             ty: Type::Error,
                         },
+                        // Set with the body, once the input is declared.
+                        period: ir::AccumPeriod::Lifetime,
                         cite,
                         span: decl.name.span,
                     });
@@ -769,11 +773,12 @@ impl Checker<'_> {
                     }
                     self.refs.clear();
                 }
-                DeclKind::Accumulator { add, .. } => {
+                DeclKind::Accumulator { add, period, .. } => {
                     let Some((Global::Accum(id), _)) = self.globals.get(&decl.name.name).copied()
                     else {
                         continue;
                     };
+                    let period = self.accum_period(&decl.name, period.as_ref());
                     let ty = self
                         .rs
                         .accumulators
@@ -791,6 +796,7 @@ impl Checker<'_> {
                     self.refs.clear();
                     if let Some(a) = self.rs.accumulators.get_mut(id as usize) {
                         a.add = node;
+                        a.period = period;
                     }
                 }
                 DeclKind::Exception {

@@ -267,10 +267,13 @@ pub enum DeclKind {
         /// Citation.
         cite: Option<Citation>,
     },
-    /// `accumulator NAME: T += EXPR`
+    /// `accumulator NAME: T per PERIOD += EXPR`
     Accumulator {
         /// Type.
         ty: TypeExpr,
+        /// `per year`, `per lifetime` or `per claim.field`: the words after `per` (checked
+        /// by the checker, which requires one), and the span of the whole clause.
+        period: Option<(Vec<Ident>, Span)>,
         /// The increment this claim adds.
         add: Expr,
         /// Citation.

@@ -181,6 +181,7 @@ fn describe(rule: &Rule) -> &'static str {
         Rule::series_entry => "an entry (`YEAR = value`)",
         Rule::bands_version => "`from DATE`",
         Rule::band_row => "a band (`lower .. upper => rate`)",
+        Rule::accum_period | Rule::per_kw => "`per year`, `per lifetime` or `per claim.FIELD`",
         _ => "valid syntax",
     }
 }
@@ -518,9 +519,29 @@ impl Builder {
             Rule::accum_decl => {
                 let name = self.ident(next()?);
                 let ty = self.type_expr(next()?);
-                let add = self.expr(next()?);
+                let mut cur = next()?;
+                let mut period = None;
+                if cur.as_rule() == Rule::accum_period {
+                    let span = self.span(&cur);
+                    let words = cur
+                        .into_inner()
+                        .filter(|w| w.as_rule() == Rule::ident)
+                        .map(|w| self.ident(w))
+                        .collect();
+                    period = Some((words, span));
+                    cur = next()?;
+                }
+                let add = self.expr(cur);
                 let cite = next().map(|c| self.citation(c));
-                decl(name, DeclKind::Accumulator { ty, add, cite })
+                decl(
+                    name,
+                    DeclKind::Accumulator {
+                        ty,
+                        period,
+                        add,
+                        cite,
+                    },
+                )
             }
             Rule::exception_decl => {
                 let name = self.ident(next()?);

@@ -1,0 +1,371 @@
+//! `rulec impact`: raising Binzhou's annual cap for active employees from 4,500 to 5,000 over
+//! a generated year of claims. The totals are cross-checked against single `rulec eval` runs
+//! whose accumulators this test threads itself, person by person in date order; every
+//! format is produced; the HTML page is well-formed and holds its charts.
+
+use serde_json::{json, Value as Json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rulec");
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).expect("copy file");
+        }
+    }
+}
+
+/// A small deterministic generator (no dependency, same claims on every machine).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// 16 persons, 6 to 14 outpatient claims each through 2024, in shuffled order; plus a claim
+/// without `insured.id` and a claim dated before Binzhou's rules.
+fn claims() -> Vec<Json> {
+    let mut g = Lcg(20240101);
+    let mut out = Vec::new();
+    for p in 0..16 {
+        let status = if p % 4 == 3 { "retired" } else { "active" };
+        for c in 0..(6 + g.next(9)) {
+            let month = 1 + g.next(12);
+            let day = 1 + g.next(28);
+            let price = format!("{}.{:02}", 40 + g.next(1400), g.next(100));
+            let code = ["XA001", "XA003", "ZL003", "ZL004"][g.next(4) as usize];
+            let mut items = vec![json!({
+                "code": code,
+                "category": "drug", "quantity": (1 + g.next(3)).to_string(), "unit_price": price
+            })];
+            if g.next(3) == 0 {
+                items.push(json!({"code": "GH001", "category": "registration", "quantity": "1", "unit_price": "5.00"}));
+            }
+            out.push(json!({
+                "claim_id": format!("BZ-{p:02}-{c:02}"),
+                "settlement_date": format!("2024-{month:02}-{day:02}"),
+                "visit": "outpatient",
+                "insured": {"id": format!("P{p:02}"), "scheme": "employee", "status": status,
+                            "region": "shandong/binzhou"},
+                "facility": {"level": 1 + g.next(3), "region": "shandong/binzhou"},
+                "items": items
+            }));
+        }
+    }
+    // Shuffle: replay must order each person's claims itself.
+    for i in (1..out.len()).rev() {
+        let j = g.next(i as u64 + 1) as usize;
+        out.swap(i, j);
+    }
+    out.push(json!({
+        "claim_id": "BZ-NOID", "settlement_date": "2024-05-05", "visit": "outpatient",
+        "insured": {"scheme": "employee", "status": "active", "region": "shandong/binzhou"},
+        "facility": {"level": 1, "region": "shandong/binzhou"},
+        "items": [{"code": "XA001", "category": "drug", "quantity": "1", "unit_price": "10"}]
+    }));
+    out.push(json!({
+        "claim_id": "BZ-2023", "settlement_date": "2023-12-30", "visit": "outpatient",
+        "insured": {"id": "P00", "scheme": "employee", "status": "active", "region": "shandong/binzhou"},
+        "facility": {"level": 1, "region": "shandong/binzhou"},
+        "items": [{"code": "XA001", "category": "drug", "quantity": "1", "unit_price": "10"}]
+    }));
+    out
+}
+
+struct Setup {
+    dir: PathBuf,
+    reform: PathBuf,
+    claims: PathBuf,
+    list: Vec<Json>,
+}
+
+fn setup(name: &str) -> Setup {
+    let dir = std::env::temp_dir().join(format!("rulec-impact-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let reform = dir.join("reform");
+    copy_dir(Path::new("rulesets"), &reform);
+    let file = reform.join("shandong/binzhou/outpatient_pooling.rulec");
+    let text = std::fs::read_to_string(&file).expect("binzhou rules");
+    assert!(
+        text.contains("active  => 4_500"),
+        "the cap is where the test expects it"
+    );
+    std::fs::write(&file, text.replace("active  => 4_500", "active  => 5_000")).expect("write");
+    let list = claims();
+    let claims = dir.join("claims.jsonl");
+    let body: String = list.iter().map(|c| format!("{c}\n")).collect();
+    std::fs::write(&claims, body).expect("write claims");
+    Setup {
+        dir,
+        reform,
+        claims,
+        list,
+    }
+}
+
+fn impact(s: &Setup, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(BIN)
+        .arg("impact")
+        .arg("rulesets")
+        .arg(&s.reform)
+        .arg(&s.claims)
+        .args(extra)
+        .output()
+        .expect("run rulec impact");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("UTF-8 output"),
+    )
+}
+
+fn dec(j: &Json) -> rust_decimal::Decimal {
+    j.as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a decimal string, got {j}"))
+}
+
+/// Settles each person's claims in (date, claim id) order with single `rulec eval` runs,
+/// passing each settlement's accumulators to the next claim; returns the sums of the
+/// outpatient pooling fund, fund_pays, patient_pays and hospital_absorbs.
+fn threaded_totals(s: &Setup, root: &Path) -> [rust_decimal::Decimal; 4] {
+    let mut by_person: std::collections::BTreeMap<String, Vec<&Json>> = Default::default();
+    for c in &s.list {
+        let Some(id) = c["insured"]["id"].as_str() else {
+            continue;
+        };
+        if c["settlement_date"].as_str().unwrap_or("") < "2024" {
+            continue;
+        }
+        by_person.entry(id.to_string()).or_default().push(c);
+    }
+    let mut sums = [rust_decimal::Decimal::ZERO; 4];
+    let file = s.dir.join(format!("one-{}.json", sums.len()));
+    for claims in by_person.values_mut() {
+        claims.sort_by_key(|c| {
+            (
+                c["settlement_date"].as_str().unwrap_or("").to_string(),
+                c["claim_id"].as_str().unwrap_or("").to_string(),
+            )
+        });
+        let mut accumulators = json!({});
+        for c in claims.iter() {
+            let mut c = (*c).clone();
+            c["accumulators"] = accumulators.clone();
+            std::fs::write(&file, c.to_string()).expect("write claim");
+            let out = Command::new(BIN)
+                .arg("eval")
+                .arg("--rulesets")
+                .arg(root)
+                .arg(&file)
+                .output()
+                .expect("run rulec eval");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let settlement: Json = serde_json::from_slice(&out.stdout).expect("settlement JSON");
+            accumulators = settlement["accumulators"].clone();
+            sums[0] += dec(&settlement["funds"]["outpatient_pooling"]);
+            sums[1] += dec(&settlement["fund_pays"]);
+            sums[2] += dec(&settlement["patient_pays"]);
+            sums[3] += dec(&settlement["hospital_absorbs"]);
+        }
+    }
+    sums
+}
+
+#[test]
+fn raising_binzhous_cap_over_a_year_of_claims() {
+    let s = setup("json");
+    let (code, out) = impact(&s, &["--format", "json", "--top", "3", "--jobs", "2"]);
+    assert_eq!(code, 1, "two claims fail, so the exit code is 1");
+    let r: Json = serde_json::from_str(&out).expect("impact JSON");
+
+    // Counts.
+    assert_eq!(r["claims"], s.list.len());
+    assert_eq!(r["claims_failed"], 2);
+    assert_eq!(r["insured"], 16);
+    let changed = r["claims_changed"].as_u64().expect("a count");
+    assert!(changed > 0, "a higher cap changes some claims");
+    let affected = r["insured_affected"].as_u64().expect("a count");
+    assert!(
+        affected > 0 && affected <= 12,
+        "only active persons can gain: {affected}"
+    );
+
+    // Totals, cross-checked against threaded single runs on each side.
+    let base = threaded_totals(&s, Path::new("rulesets"));
+    let reform = threaded_totals(&s, &s.reform);
+    let names = [
+        "outpatient_pooling",
+        "fund_pays",
+        "patient_pays",
+        "hospital_absorbs",
+    ];
+    for (k, name) in names.iter().enumerate() {
+        let t = if k == 0 {
+            &r["funds"][name]
+        } else {
+            &r["totals"][name]
+        };
+        assert_eq!(dec(&t["base"]), base[k], "{name}: base");
+        assert_eq!(dec(&t["reform"]), reform[k], "{name}: reform");
+        assert_eq!(dec(&t["delta"]), reform[k] - base[k], "{name}: delta");
+    }
+    assert!(reform[0] > base[0], "the reform pays more");
+    assert_eq!(
+        reform[1] - base[1],
+        base[2] - reform[2],
+        "what the fund pays more, patients pay less"
+    );
+
+    // The distribution: 9 deciles, a histogram that counts every settled claim.
+    let settled = s.list.len() - 2;
+    assert_eq!(r["deltas"]["deciles"].as_array().map(Vec::len), Some(9));
+    let binned: u64 = r["deltas"]["histogram"]
+        .as_array()
+        .expect("bins")
+        .iter()
+        .map(|b| b["claims"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(binned as usize, settled);
+    let per_person: rust_decimal::Decimal = r["insured_top"]
+        .as_array()
+        .expect("persons")
+        .iter()
+        .map(|p| dec(&p["delta"]))
+        .sum();
+    assert!(per_person > rust_decimal::Decimal::ZERO);
+
+    // The largest change is explained by the cap, with both versions and their citation.
+    let top = r["top"].as_array().expect("top claims");
+    assert_eq!(top.len(), 3);
+    let cap = top[0]["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["name"] == "pooling_cap[active]")
+        .unwrap_or_else(|| panic!("the cap is among the changes: {}", top[0]));
+    assert_eq!(cap["base"]["value"], "4500.00");
+    assert_eq!(cap["reform"]["value"], "5000.00");
+    assert!(cap["reform"]["cite"]
+        .as_str()
+        .is_some_and(|c| c.contains("年度最高支付限额")));
+
+    // Failures, with their lines and codes.
+    let failed = r["failed"].as_array().expect("failures");
+    let codes: Vec<(u64, &str, &str)> = failed
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap_or(0),
+                f["side"].as_str().unwrap_or(""),
+                f["code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let n = s.list.len() as u64;
+    assert_eq!(
+        codes,
+        vec![(n - 1, "both", "rulec::E0750"), (n, "both", "rulec::E0701")]
+    );
+    let _ = std::fs::remove_dir_all(&s.dir);
+}
+
+#[test]
+fn the_same_report_with_any_number_of_jobs() {
+    let s = setup("jobs");
+    let (_, one) = impact(&s, &["--format", "json", "--jobs", "1"]);
+    let (_, two) = impact(&s, &["--format", "json", "--jobs", "2"]);
+    assert_eq!(one, two);
+    let _ = std::fs::remove_dir_all(&s.dir);
+}
+
+#[test]
+fn human_report() {
+    let s = setup("human");
+    let (code, out) = impact(&s, &[]);
+    assert_eq!(code, 1);
+    let count = format!("claims {}", s.list.len());
+    for needle in [
+        count.as_str(),
+        "outpatient_pooling",
+        "fund_pays",
+        "patient_pays",
+        "deciles 10%..90%",
+        "pooling_cap[active]: 4500.00 (from 2024-01-01) → 5000.00 (from 2024-01-01)",
+        "[rulec::E0750]",
+        "[rulec::E0701]",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(&s.dir);
+}
+
+#[test]
+fn html_report_is_well_formed_with_its_charts() {
+    let s = setup("html");
+    let page = s.dir.join("report.html");
+    let (code, _) = impact(
+        &s,
+        &["--format", "html", "--output", page.to_str().expect("path")],
+    );
+    assert_eq!(code, 1);
+    let html = std::fs::read_to_string(&page).expect("the page");
+    // Well-formed: every element closes, in order (the page is also valid XML).
+    let mut reader = quick_xml::Reader::from_str(&html);
+    let mut stack: Vec<String> = Vec::new();
+    let mut svgs = Vec::new();
+    let mut rects_in_svg = 0;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e)) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                if name == "svg" {
+                    svgs.push(stack.len());
+                }
+                stack.push(name);
+            }
+            Ok(quick_xml::events::Event::Empty(e)) => {
+                if e.name().as_ref() == b"rect" && stack.iter().any(|n| n == "svg") {
+                    rects_in_svg += 1;
+                }
+            }
+            Ok(quick_xml::events::Event::End(e)) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                assert_eq!(
+                    stack.pop().as_deref(),
+                    Some(name.as_str()),
+                    "closing </{name}>"
+                );
+            }
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed at {}: {e}", reader.buffer_position()),
+        }
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    assert_eq!(svgs.len(), 3, "fund chart and two histograms");
+    assert!(rects_in_svg > 20, "the charts have bars: {rects_in_svg}");
+    for id in ["funds-chart", "claim-histogram", "person-histogram"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    assert!(html.contains("outpatient_pooling") && html.contains("rulec::E0750"));
+    assert!(!html.contains("<script"), "self-contained, no script");
+    assert!(!html.contains("src=\"http"), "no external resources");
+    let _ = std::fs::remove_dir_all(&s.dir);
+}
