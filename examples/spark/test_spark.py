@@ -36,7 +36,8 @@ def spark(script: str, *args: str) -> None:
 def read_rows(path: Path) -> dict:
     table = pq.read_table(path)
     assert str(table.schema.field("fund_pays").type) == "decimal128(18, 2)"
-    assert str(table.schema.field("funds").type) == "map<string, decimal128(18, 2)>"
+    item = table.schema.field("funds").type.item_type
+    assert (item.precision, item.scale) == (18, 2)
     rows = {r["claim_id"]: r for r in table.to_pylist()}
     assert len(rows) == table.num_rows
     return rows
