@@ -13,7 +13,7 @@ See docs/python.md.
 """
 
 from ._types import Diagnostic, RuleError
-from ._rulec import Router, Ruleset, Settlements, check, __version__
+from ._rulec import Router, Ruleset, Settlements, check, impact, __version__
 
 __all__ = [
     "Diagnostic",
@@ -22,5 +22,6 @@ __all__ = [
     "Ruleset",
     "Settlements",
     "check",
+    "impact",
     "__version__",
 ]

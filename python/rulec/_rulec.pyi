@@ -18,6 +18,18 @@ PathLike = Union[str, "os.PathLike[str]"]
 def check(path: PathLike) -> List[Diagnostic]:
     """Checks rule files or ruleset directories like `rulec check`: errors and warnings."""
 
+def impact(
+    base: Union["Ruleset", "Router", PathLike],
+    reform: Union["Ruleset", "Router", PathLike],
+    lines: Iterable[Union[str, bytes, Mapping[str, Any]]],
+    *,
+    top: int = 10,
+    bins: int = 20,
+    jobs: Optional[int] = None,
+    as_of: AsOf = None,
+) -> Dict[str, Any]:
+    """The report of `rulec impact BASE REFORM CLAIMS --format json`; amounts as Decimal."""
+
 class Ruleset:
     """A checked, compiled ruleset; share it between threads."""
 
@@ -46,6 +58,15 @@ class Ruleset:
     ) -> "Settlements":
         """Settles JSON lines lazily, in order; failures are yielded as RuleError values."""
 
+    def replay(
+        self,
+        lines: Iterable[Union[str, bytes, Mapping[str, Any]]],
+        jobs: Optional[int] = None,
+        *,
+        as_of: AsOf = None,
+    ) -> List[Union[Settlement, RuleError]]:
+        """Replays claims by insured person, accumulators threaded (reference-policies §11)."""
+
 class Router:
     """Routes each claim by `insured.region` to the most specific ruleset under a root."""
 
@@ -63,6 +84,15 @@ class Router:
         *,
         as_of: AsOf = None,
     ) -> "Settlements": ...
+
+    def replay(
+        self,
+        lines: Iterable[Union[str, bytes, Mapping[str, Any]]],
+        jobs: Optional[int] = None,
+        *,
+        as_of: AsOf = None,
+    ) -> List[Union[Settlement, RuleError]]:
+        """Replays claims by insured person, accumulators threaded (reference-policies §11)."""
 
 class Settlements(Iterator[Union[Settlement, RuleError]]):
     """The lazy iterator of `evaluate_many`: a settlement dict or a RuleError per line."""

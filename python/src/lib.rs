@@ -28,6 +28,7 @@ use rulec::api::{self, EvalOptions};
 use rulec::diag::{Code, Diagnostic};
 use rulec::eval::Settlement;
 use rulec::limits::Limits;
+use rulec::replay::Settle;
 use rulec::value::{Date, Value};
 use serde_json::Value as Json;
 use std::collections::VecDeque;
@@ -606,9 +607,18 @@ impl Target {
 
     /// Parses claim text and picks its ruleset.
     fn prepare(&self, text: &str) -> Result<(api::Ruleset, Json), api::Error> {
+        let claim = self.parse(text)?;
         match self {
-            Target::One(rs) => Ok((rs.clone(), rs.parse_claim(text)?)),
-            Target::Routed(router) => {
+            Target::One(rs) => Ok((rs.clone(), claim)),
+            Target::Routed(router) => Ok((router.route(&claim)?, claim)),
+        }
+    }
+
+    /// Parses claim text exactly, within the size limit.
+    fn parse(&self, text: &str) -> Result<Json, api::Error> {
+        match self {
+            Target::One(rs) => rs.parse_claim(text),
+            Target::Routed(_) => {
                 let limit = self.limits().max_claim_bytes;
                 if text.len() > limit {
                     return Err(global_error(
@@ -619,11 +629,16 @@ impl Target {
                         ),
                     ));
                 }
-                let claim = rulec::claim::parse_strict(text)
-                    .map_err(|e| global_error(e.code, e.to_string()))?;
-                let rs = router.route(&claim)?;
-                Ok((rs, claim))
+                rulec::claim::parse_strict(text).map_err(|e| global_error(e.code, e.to_string()))
             }
+        }
+    }
+
+    /// The settler replay and impact analysis work through.
+    fn settler(&self) -> &dyn Settle {
+        match self {
+            Target::One(rs) => rs,
+            Target::Routed(router) => &**router,
         }
     }
 
@@ -728,6 +743,221 @@ fn check_paths(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Py<PyList>> {
 #[pyfunction]
 fn check(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyList>> {
     check_paths(py, vec![path])
+}
+
+// ---------------------------------------------------------------- replay and impact
+
+fn thread_pool(jobs: Option<usize>) -> PyResult<rayon::ThreadPool> {
+    let jobs = match jobs {
+        Some(0) => return Err(PyValueError::new_err("jobs must be at least 1")),
+        Some(n) => n,
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("rulec-{i}"))
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start {jobs} threads: {e}")))
+}
+
+/// Reads every item of an iterable of claims as JSON text (refusals kept by position).
+fn read_all(
+    lines: &Bound<'_, PyAny>,
+    limits: &Limits,
+) -> PyResult<Vec<Result<String, Box<ErrOut>>>> {
+    let mut out = Vec::new();
+    for item in lines.try_iter()? {
+        let item = item?;
+        out.push(match claim_text(&item, limits) {
+            Ok(mut text) => {
+                let trimmed = text.trim_end_matches(['\n', '\r']).len();
+                text.truncate(trimmed);
+                Ok(text)
+            }
+            Err(r) => Err(r.into_out()),
+        });
+    }
+    Ok(out)
+}
+
+/// Replays claims (shared/reference-policies.md §11): by `insured.id`, in
+/// (`settlement_date`, `claim_id`) order, accumulators threaded by period. One result per
+/// claim, in input order.
+fn replay_impl(
+    py: Python<'_>,
+    target: &Target,
+    lines: &Bound<'_, PyAny>,
+    jobs: Option<usize>,
+    as_of: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyList>> {
+    let opts = parse_as_of(as_of)?;
+    let texts = read_all(lines, &target.limits())?;
+    let pool = thread_pool(jobs)?;
+    let target = target.clone();
+    let outcomes: Vec<Outcome> = py.detach(move || {
+        pool.install(|| {
+            let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(texts.len());
+            let mut claims = Vec::with_capacity(texts.len());
+            for (i, t) in texts.into_iter().enumerate() {
+                let line = i + 1;
+                let parsed = match t {
+                    Err(e) => Err(e),
+                    Ok(text) if text.trim().is_empty() => {
+                        Err(Refusal::new(Code::InvalidClaim, "", "empty line").into_out())
+                    }
+                    Ok(text) => target.parse(&text).map_err(|e| error_out(&e)),
+                };
+                match parsed {
+                    Ok(json) => {
+                        claims.push((line, json));
+                        outcomes.push(None);
+                    }
+                    Err(mut e) => {
+                        e.input_line = Some(line);
+                        outcomes.push(Some(Err(e)));
+                    }
+                }
+            }
+            for r in rulec::replay::replay(target.settler(), claims, &opts) {
+                let outcome = match &r.outcome {
+                    Ok(settled) => Ok(settlement_out(&settled.ruleset, &settled.settlement)),
+                    Err(e) => {
+                        let mut err = error_out(e);
+                        err.input_line = Some(r.line);
+                        err.claim_id = r.claim_id.clone();
+                        Err(err)
+                    }
+                };
+                if let Some(slot) = outcomes.get_mut(r.line - 1) {
+                    *slot = Some(outcome);
+                }
+            }
+            outcomes
+                .into_iter()
+                .map(|o| {
+                    o.unwrap_or_else(|| {
+                        Err(Refusal::new(
+                            Code::InvalidClaim,
+                            "",
+                            "internal error: replay returned no result for the claim",
+                        )
+                        .into_out())
+                    })
+                })
+                .collect()
+        })
+    });
+    let list = PyList::empty(py);
+    for o in outcomes {
+        list.append(outcome_to_py(py, o)?)?;
+    }
+    Ok(list.unbind())
+}
+
+/// A Ruleset, a Router, or a path: a directory with rule files is one ruleset, any other
+/// directory a routing root (as `rulec impact BASE REFORM`).
+fn target_of(obj: &Bound<'_, PyAny>) -> PyResult<Target> {
+    if let Ok(rs) = obj.downcast::<Ruleset>() {
+        return Ok(Target::One(rs.get().inner.clone()));
+    }
+    if let Ok(r) = obj.downcast::<Router>() {
+        return Ok(Target::Routed(r.get().inner.clone()));
+    }
+    let path: PathBuf = obj.extract().map_err(|_| {
+        PyTypeError::new_err("expected a rulec.Ruleset, a rulec.Router or a directory path")
+    })?;
+    let has_rules = std::fs::read_dir(&path)
+        .map(|rd| {
+            rd.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "rulec"))
+        })
+        .map_err(|e| PyValueError::new_err(format!("cannot read `{}`: {e}", path.display())))?;
+    if has_rules {
+        let py = obj.py();
+        let p = path.clone();
+        let loaded = py.detach(move || api::Ruleset::load_dir(&p, Limits::default()));
+        loaded
+            .map(Target::One)
+            .map_err(|e| raise(py, *error_out(&e)))
+    } else {
+        Ok(Target::Routed(Arc::new(api::Router::new(
+            &path,
+            Limits::default(),
+        ))))
+    }
+}
+
+/// Keys of the impact report whose text values are amounts.
+const AMOUNT_KEYS: &[&str] = &["base", "reform", "delta", "min", "max", "from", "to"];
+
+/// The impact report with every amount a decimal.
+fn report_out(j: &Json, key: &str) -> Out {
+    match j {
+        Json::String(s) if AMOUNT_KEYS.contains(&key) || key == "deciles" => {
+            let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+            let numeric = !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+                && digits.chars().filter(|c| *c == '.').count() <= 1;
+            if numeric {
+                Out::Dec(s.clone())
+            } else {
+                Out::Str(s.clone())
+            }
+        }
+        Json::Array(items) => Out::List(items.iter().map(|x| report_out(x, key)).collect()),
+        Json::Object(o) => Out::Map(
+            o.iter()
+                .map(|(k, v)| (k.clone(), report_out(v, k)))
+                .collect(),
+        ),
+        other => json_out(other),
+    }
+}
+
+/// What a reform costs: replays the claims under `base` and `reform` and compares them, as
+/// `rulec impact BASE REFORM CLAIMS --format json`; amounts as `decimal.Decimal`.
+#[pyfunction]
+#[pyo3(signature = (base, reform, lines, *, top=10, bins=20, jobs=None, as_of=None))]
+#[allow(clippy::too_many_arguments)]
+fn impact(
+    py: Python<'_>,
+    base: &Bound<'_, PyAny>,
+    reform: &Bound<'_, PyAny>,
+    lines: &Bound<'_, PyAny>,
+    top: usize,
+    bins: usize,
+    jobs: Option<usize>,
+    as_of: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (base, reform) = (target_of(base)?, target_of(reform)?);
+    let eval = parse_as_of(as_of)?;
+    let mut texts = Vec::new();
+    for (i, t) in read_all(lines, &base.limits())?.into_iter().enumerate() {
+        match t {
+            Ok(text) => texts.push(text),
+            Err(mut e) => {
+                e.input_line = Some(i + 1);
+                return Err(raise(py, *e));
+            }
+        }
+    }
+    let pool = thread_pool(jobs)?;
+    let opts = rulec::impact::Options {
+        eval,
+        top,
+        bins,
+        ..Default::default()
+    };
+    let report = py.detach(move || {
+        pool.install(|| {
+            let r = rulec::impact::run(base.settler(), reform.settler(), &texts, &opts, &|_| {});
+            serde_json::to_value(&r)
+        })
+    });
+    let report = report.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    Ok(to_py(py, report_out(&report, ""))?.unbind())
 }
 
 // ---------------------------------------------------------------- Ruleset
@@ -858,6 +1088,20 @@ impl Ruleset {
         Settlements::new(Target::One(self.inner.clone()), lines, jobs, as_of)
     }
 
+    /// Replays claims as reference-policies §11 says: by `insured.id`, in (settlement_date,
+    /// claim_id) order, accumulators threaded by period. Returns a list in input order:
+    /// settlements and `RuleError` values.
+    #[pyo3(signature = (lines, jobs=None, *, as_of=None))]
+    fn replay(
+        &self,
+        py: Python<'_>,
+        lines: &Bound<'_, PyAny>,
+        jobs: Option<usize>,
+        as_of: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyList>> {
+        replay_impl(py, &Target::One(self.inner.clone()), lines, jobs, as_of)
+    }
+
     fn __repr__(&self) -> String {
         format!("<rulec.Ruleset {:?}>", self.inner.name())
     }
@@ -938,6 +1182,20 @@ impl Router {
         as_of: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Settlements> {
         Settlements::new(Target::Routed(self.inner.clone()), lines, jobs, as_of)
+    }
+
+    /// Replays claims as reference-policies §11 says: by `insured.id`, in (settlement_date,
+    /// claim_id) order, accumulators threaded by period. Returns a list in input order:
+    /// settlements and `RuleError` values.
+    #[pyo3(signature = (lines, jobs=None, *, as_of=None))]
+    fn replay(
+        &self,
+        py: Python<'_>,
+        lines: &Bound<'_, PyAny>,
+        jobs: Option<usize>,
+        as_of: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyList>> {
+        replay_impl(py, &Target::Routed(self.inner.clone()), lines, jobs, as_of)
     }
 
     fn __repr__(&self) -> String {
@@ -1142,6 +1400,7 @@ fn _rulec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Router>()?;
     m.add_class::<Settlements>()?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(impact, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
