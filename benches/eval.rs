@@ -35,6 +35,7 @@ param ci_cap: money
   from 2024-01-01 = 400_000 cite assumed
 bands ci { 15_000 .. 50_000 => 60%  50_000 .. 100_000 => 65%  100_000 .. => 70% }
 
+covers claim.level in [1, 2, 3]
 accumulator basic_paid: money per year += basic
 accumulator ci_base: money per year += eligible - basic
 accumulator ci_paid: money per year += critical_illness
@@ -426,6 +427,12 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("c_rhai", |bch| {
         bch.iter(|| rhai.settle(std::hint::black_box(&claim)))
+    });
+    g.bench_function("a_rulec_tree_walker", |bch| {
+        bch.iter(|| {
+            rs.evaluate_reference(std::hint::black_box(&claim), &EvalOptions::default())
+                .expect("settles")
+        })
     });
     g.bench_function("a_rulec_traced", |bch| {
         bch.iter(|| {
