@@ -21,7 +21,7 @@
 //!   is kept in the slot and raised where (and only if) the value is read, so the result is
 //!   the one on-demand evaluation gives. Function calls bind parameter slots and run the body
 //!   compiled once; expression depth is bounded by the parser, and every function call and
-//!   every 32 levels of nesting go through [`crate::stack::guard`].
+//!   every 8 levels of nesting go through [`crate::stack::guard`].
 //! - **Scratch reused.** [`Scratch`] holds the definition slots, locals and the catalog
 //!   look-up memo of one worker; a claim allocates its settlement and little else.
 //!
@@ -30,13 +30,14 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::eval::{
-    check_coverage, compare, fail, in_force, is_num, marginal, mk, no_version, overflow,
-    series_value, zero, Settlement,
+    check_coverage, compare, division_by_zero, exact, fail, in_force, is_num, marginal, mk,
+    no_version, overflow, series_value, zero, Settlement,
 };
 use crate::ir::{self, Arith, Builtin, Cmp, DefKind, ListOp, Node, NodeKind, NumKind, Ruleset};
 use crate::limits::Limits;
 use crate::source::Span;
 use crate::types::Type;
+use crate::value::{exact_add, exact_div, exact_mul, exact_sub, round_div};
 use crate::value::{round_to, Date, Money, Value};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -49,7 +50,7 @@ type F<T> = Box<dyn Fn(&mut Cx<'_>) -> R<T> + Send + Sync>;
 pub const MAX_CACHED_EPOCHS: usize = 64;
 
 /// Every how many levels of expression nesting the stack is checked.
-const GUARD_EVERY: usize = 32;
+const GUARD_EVERY: usize = 8;
 
 /// The compiled form of a ruleset: the epochs, the evaluation order, and a cache of
 /// per-epoch programs.
@@ -352,21 +353,17 @@ impl Program {
                 Some(v) => as_num(v, a.span)?,
                 None => Decimal::ZERO,
             };
-            let sum = before.checked_add(add).ok_or_else(|| {
-                fail(
-                    Code::Overflow,
-                    a.span,
-                    format!("accumulator `{}` overflows", a.name),
-                )
-            })?;
+            let sum = exact(exact_add(before, add), a.span)?;
             accumulators.push((a.name.clone(), mk(NumKind::of(&a.ty), sum, a.span)?));
         }
-        Ok(Settlement {
+        let s = Settlement {
             as_of,
             outputs,
             funds,
             accumulators,
-        })
+        };
+        crate::eval::check_whole_fen(rs, &s)?;
+        Ok(s)
     }
 }
 
@@ -679,6 +676,24 @@ impl<'a> Compiler<'a> {
                     check_int(kind, d, span)
                 })
             }
+            NodeKind::Round(x, unit, mode)
+                if matches!(&x.kind, NodeKind::Arith(Arith::Div, ..)) =>
+            {
+                // One exact rounding of the exact quotient.
+                let NodeKind::Arith(_, kind, l, r) = &x.kind else {
+                    return err_node(internal(span, "not a division"));
+                };
+                let (kind, unit, mode, rspan) = (*kind, *unit, *mode, r.span);
+                let (a, b) = (self.num(l), self.num(r));
+                Box::new(move |cx| {
+                    cx.tick(span)?;
+                    let (x, y) = (a(cx)?, b(cx)?);
+                    if y.is_zero() {
+                        return Err(division_by_zero(rspan));
+                    }
+                    check_int(kind, exact(round_div(x, y, unit, mode), span)?, span)
+                })
+            }
             NodeKind::Round(x, unit, mode) => {
                 let kind = kind_of(x);
                 let (unit, mode) = (*unit, *mode);
@@ -771,7 +786,7 @@ impl<'a> Compiler<'a> {
                             }
                             None => as_num(x, span)?,
                         };
-                        total = total.checked_add(v).ok_or_else(|| overflow(span))?;
+                        total = exact(exact_add(total, v), span)?;
                     }
                     check_int(kind, total, span)
                 })
@@ -849,14 +864,14 @@ impl<'a> Compiler<'a> {
                     while y < to_year {
                         cx.tick(span)?;
                         let (idx, _) = series_value(s, y, span)?;
-                        factor = factor
-                            .checked_mul(as_num(idx, span)?)
-                            .and_then(|f| f.checked_div(Decimal::ONE_HUNDRED))
-                            .ok_or_else(|| overflow(span))?;
-                        let candidate = base_amount
-                            .checked_mul(factor)
-                            .and_then(|x| round_to(x, unit, mode))
-                            .ok_or_else(|| overflow(span))?;
+                        factor = exact(
+                            exact_mul(factor, as_num(idx, span)?)
+                                .and_then(|f| exact_div(f, Decimal::ONE_HUNDRED)),
+                            span,
+                        )?;
+                        let candidate = exact(exact_mul(base_amount, factor), span)?;
+                        let candidate =
+                            round_to(candidate, unit, mode).ok_or_else(|| overflow(span))?;
                         current = if floor {
                             current.max(candidate)
                         } else {
@@ -881,17 +896,17 @@ impl<'a> Compiler<'a> {
         match op {
             Arith::Add => Box::new(move |cx| {
                 cx.tick(span)?;
-                let x = a(cx)?.checked_add(b(cx)?).ok_or_else(|| overflow(span))?;
+                let x = exact(exact_add(a(cx)?, b(cx)?), span)?;
                 check_int(kind, x, span)
             }),
             Arith::Sub => Box::new(move |cx| {
                 cx.tick(span)?;
-                let x = a(cx)?.checked_sub(b(cx)?).ok_or_else(|| overflow(span))?;
+                let x = exact(exact_sub(a(cx)?, b(cx)?), span)?;
                 check_int(kind, x, span)
             }),
             Arith::Mul => Box::new(move |cx| {
                 cx.tick(span)?;
-                let x = a(cx)?.checked_mul(b(cx)?).ok_or_else(|| overflow(span))?;
+                let x = exact(exact_mul(a(cx)?, b(cx)?), span)?;
                 check_int(kind, x, span)
             }),
             Arith::Div => Box::new(move |cx| {
@@ -899,13 +914,9 @@ impl<'a> Compiler<'a> {
                 let x = a(cx)?;
                 let y = b(cx)?;
                 if y.is_zero() {
-                    return Err(Box::new(
-                        Diagnostic::new(Code::DivisionByZero, rspan, "division by zero")
-                            .label("this is zero for this claim")
-                            .help("guard the division: `if x == 0 then … else a / x`"),
-                    ));
+                    return Err(division_by_zero(rspan));
                 }
-                let q = x.checked_div(y).ok_or_else(|| overflow(span))?;
+                let q = exact(exact_div(x, y), span)?;
                 check_int(kind, q, span)
             }),
         }
@@ -972,10 +983,7 @@ impl<'a> Compiler<'a> {
                 Box::new(move |cx| {
                     cx.tick(span)?;
                     let (c, l, u) = (c(cx)?, l(cx)?, u(cx)?);
-                    let left = l
-                        .checked_sub(u)
-                        .ok_or_else(|| overflow(span))?
-                        .max(Decimal::ZERO);
+                    let left = exact(exact_sub(l, u), span)?.max(Decimal::ZERO);
                     Ok(c.min(left))
                 })
             }
@@ -984,9 +992,7 @@ impl<'a> Compiler<'a> {
                 Box::new(move |cx| {
                     cx.tick(span)?;
                     let (c, u) = (c(cx)?, u(cx)?);
-                    Ok(c.checked_sub(u)
-                        .ok_or_else(|| overflow(span))?
-                        .max(Decimal::ZERO))
+                    Ok(exact(exact_sub(c, u), span)?.max(Decimal::ZERO))
                 })
             }
             Builtin::Year | Builtin::Month => {
@@ -1634,9 +1640,7 @@ impl<'a> Compiler<'a> {
                     let mut total = Decimal::ZERO;
                     for x in items.iter() {
                         let v = apply(cx, x)?;
-                        total = total
-                            .checked_add(as_num(&v, span)?)
-                            .ok_or_else(|| overflow(span))?;
+                        total = exact(exact_add(total, as_num(&v, span)?), span)?;
                     }
                     if items.is_empty() {
                         return Ok(zero(kind));

@@ -148,6 +148,8 @@ codes! {
     ListTooLong = "E0717", Error, "A list in a claim is longer than the limit";
     NotCovered = "E0730", Error, "No rule of the ruleset covers the claim";
     Internal = "E0739", Error, "Internal evaluator error (a bug in rulec)";
+    Inexact = "E0740", Error, "A computation has no exact result";
+    NotWholeFen = "E0741", Error, "A money amount of the settlement is not a whole number of fen";
     // ---- replay (runtime, `crate::replay`)
     NoInsuredId = "E0750", Error, "A replayed claim has no `insured.id`";
     NoEpisodeKey = "E0751", Error, "A replayed claim lacks the key of an accumulator's episode";

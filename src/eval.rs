@@ -14,7 +14,10 @@ use crate::ir::{
 };
 use crate::limits::Limits;
 use crate::source::Span;
-use crate::value::{round_to, Date, Money, Period, Rate, Value};
+use crate::value::{
+    exact_add, exact_div, exact_mul, exact_sub, round_div, round_to, Date, Inexact, Money, Period,
+    Rate, Value,
+};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -114,6 +117,56 @@ pub fn check_coverage(rs: &Ruleset, input: &Value) -> R<()> {
         d = d.with(c.span, "also covers");
     }
     Err(Box::new(d))
+}
+
+/// Every money amount a settlement reports must be a whole number of fen: an unrounded
+/// share (`8.5425`) is refused at the rule that computed it, never printed or rounded by
+/// the output.
+pub fn check_whole_fen(rs: &Ruleset, s: &Settlement) -> R<()> {
+    let fen = |d: &Decimal| d.round_dp(2) == *d;
+    let bad = s
+        .outputs
+        .iter()
+        .filter_map(|(n, v)| match v {
+            Value::Money(m) if !fen(&m.0) => Some((n, m.0, "output")),
+            _ => None,
+        })
+        .chain(
+            s.funds
+                .iter()
+                .filter(|(_, m)| !fen(&m.0))
+                .map(|(n, m)| (n, m.0, "fund")),
+        )
+        .chain(s.accumulators.iter().filter_map(|(n, v)| match v {
+            Value::Money(m) if !fen(&m.0) => Some((n, m.0, "accumulator")),
+            _ => None,
+        }))
+        .next();
+    let Some((name, amount, what)) = bad else {
+        return Ok(());
+    };
+    let span = rs
+        .defs
+        .iter()
+        .find(|d| d.name == *name)
+        .map(|d| d.span)
+        .or_else(|| {
+            rs.accumulators
+                .iter()
+                .find(|a| a.name == *name)
+                .map(|a| a.span)
+        });
+    let msg = format!(
+        "{what} `{name}` is {}, not a whole number of fen",
+        amount.normalize()
+    );
+    let d = match span {
+        Some(sp) => Diagnostic::new(Code::NotWholeFen, sp, msg).label("computed here"),
+        None => Diagnostic::global(Code::NotWholeFen, msg),
+    };
+    Err(Box::new(d.help(
+        "round it where the policy says how: `round(…, 0.01, half_up)`",
+    )))
 }
 
 /// Numeric value of a number.
@@ -239,13 +292,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             }
             let add = self.eval(&a.add)?;
             let before = self.accum_before.get(i).cloned().unwrap_or(Value::None);
-            let sum = num(&before).checked_add(num(&add)).ok_or_else(|| {
-                fail(
-                    Code::Overflow,
-                    a.span,
-                    format!("accumulator `{}` overflows", a.name),
-                )
-            })?;
+            let sum = exact(exact_add(num(&before), num(&add)), a.span)?;
             let after = mk(NumKind::of(&a.ty), sum, a.span)?;
             if TRACE {
                 let node = TraceNode::new("accumulator", &a.name, fmt_value(&after, self.rs))
@@ -259,12 +306,14 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             }
             accumulators.push((a.name.clone(), after));
         }
-        Ok(Settlement {
+        let s = Settlement {
             as_of: self.as_of,
             outputs,
             funds,
             accumulators,
-        })
+        };
+        check_whole_fen(self.rs, &s)?;
+        Ok(s)
     }
 
     fn def(&mut self, i: u32, span: Span) -> R<Value> {
@@ -612,21 +661,17 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 let a = num(&self.eval(l)?);
                 let b = num(&self.eval(r)?);
                 let out = match op {
-                    Arith::Add => a.checked_add(b),
-                    Arith::Sub => a.checked_sub(b),
-                    Arith::Mul => a.checked_mul(b),
+                    Arith::Add => exact_add(a, b),
+                    Arith::Sub => exact_sub(a, b),
+                    Arith::Mul => exact_mul(a, b),
                     Arith::Div => {
                         if b.is_zero() {
-                            return Err(Box::new(
-                                Diagnostic::new(Code::DivisionByZero, r.span, "division by zero")
-                                    .label("this is zero for this claim")
-                                    .help("guard the division: `if x == 0 then … else a / x`"),
-                            ));
+                            return Err(division_by_zero(r.span));
                         }
-                        a.checked_div(b)
+                        exact_div(a, b)
                     }
                 };
-                let out = out.ok_or_else(|| overflow(n.span))?;
+                let out = exact(out, n.span)?;
                 mk(*kind, out, n.span)
             }
             NodeKind::Neg(x) => {
@@ -729,6 +774,24 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 self.list_op(*op, list, *slot, body.as_deref(), *kind, n.span)
             }
             NodeKind::Call(b, kind, args) => self.call(*b, *kind, args, n.span),
+            NodeKind::Round(x, unit, mode)
+                if matches!(&x.kind, NodeKind::Arith(Arith::Div, ..)) =>
+            {
+                let NodeKind::Arith(_, kind, l, r) = &x.kind else {
+                    return Err(fail(
+                        Code::Internal,
+                        n.span,
+                        "internal error: not a division",
+                    ));
+                };
+                let a = num(&self.eval(l)?);
+                let b = num(&self.eval(r)?);
+                if b.is_zero() {
+                    return Err(division_by_zero(r.span));
+                }
+                let q = exact(round_div(a, b, *unit, *mode), n.span)?;
+                mk(*kind, q, n.span)
+            }
             NodeKind::Round(x, unit, mode) => {
                 let v = self.eval(x)?;
                 let kind = match v {
@@ -793,14 +856,14 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 while y < to_year {
                     self.step(n.span)?;
                     let (idx, _) = series_value(s, y, n.span)?;
-                    factor = factor
-                        .checked_mul(num(idx))
-                        .and_then(|f| f.checked_div(Decimal::ONE_HUNDRED))
-                        .ok_or_else(|| overflow(n.span))?;
-                    let candidate = base_amount
-                        .checked_mul(factor)
-                        .and_then(|x| round_to(x, *unit, *mode))
-                        .ok_or_else(|| overflow(n.span))?;
+                    factor = exact(
+                        exact_mul(factor, num(idx))
+                            .and_then(|f| exact_div(f, Decimal::ONE_HUNDRED)),
+                        n.span,
+                    )?;
+                    let candidate = exact(exact_mul(base_amount, factor), n.span)?;
+                    let candidate =
+                        round_to(candidate, *unit, *mode).ok_or_else(|| overflow(n.span))?;
                     current = if *floor {
                         current.max(candidate)
                     } else {
@@ -890,7 +953,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 let mut total = Decimal::ZERO;
                 for x in items.iter() {
                     let v = apply(self, x)?;
-                    total = total.checked_add(num(&v)).ok_or_else(|| overflow(span))?;
+                    total = exact(exact_add(total, num(&v)), span)?;
                 }
                 if items.is_empty() {
                     return Ok(zero(kind));
@@ -1002,16 +1065,11 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             },
             Builtin::Fixed => Ok(Value::Money(Money(d(0)))),
             Builtin::Limit => {
-                let left = d(1)
-                    .checked_sub(d(2))
-                    .ok_or_else(|| overflow(span))?
-                    .max(Decimal::ZERO);
+                let left = exact(exact_sub(d(1), d(2)), span)?.max(Decimal::ZERO);
                 Ok(Value::Money(Money(d(0).min(left))))
             }
             Builtin::Remaining => Ok(Value::Money(Money(
-                d(0).checked_sub(d(1))
-                    .ok_or_else(|| overflow(span))?
-                    .max(Decimal::ZERO),
+                exact(exact_sub(d(0), d(1)), span)?.max(Decimal::ZERO),
             ))),
             Builtin::ToRate => Ok(Value::Rate(Rate(d(0)))),
             Builtin::ToDecimal => Ok(Value::Decimal(d(0))),
@@ -1045,7 +1103,8 @@ pub fn marginal(bands: &[ir::Band], x: Decimal) -> Option<Decimal> {
             Some(u) => x.min(u),
             None => x,
         };
-        total = total.checked_add(top.checked_sub(b.lower)?.checked_mul(b.rate)?)?;
+        let part = exact_mul(exact_sub(top, b.lower).ok()?, b.rate).ok()?;
+        total = exact_add(total, part).ok()?;
     }
     Some(total)
 }
@@ -1080,6 +1139,36 @@ pub(crate) fn in_force<'v, T>(
 ) -> R<&'v ir::Version<T>> {
     ir::version_at(versions, date)
         .ok_or_else(|| no_version(name, span, date, versions.iter().map(|v| v.period)))
+}
+
+pub(crate) fn division_by_zero(span: Span) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::new(Code::DivisionByZero, span, "division by zero")
+            .label("this is zero for this claim")
+            .help("guard the division: `if x == 0 then … else a / x`"),
+    )
+}
+
+/// The error of an exact operation that has no exact result.
+pub(crate) fn inexact(e: Inexact, span: Span) -> Box<Diagnostic> {
+    match e {
+        Inexact::Overflow => overflow(span),
+        Inexact::Precision => Box::new(
+            Diagnostic::new(
+                Code::Inexact,
+                span,
+                "this computation has no exact result within 28 digits",
+            )
+            .label("the exact value cannot be kept")
+            .help("round explicitly where the rules allow it: `round(x, 0.01, half_up)`, or for a division `round(a / b, 0.01, half_up)`"),
+        ),
+    }
+}
+
+/// An exact operation's result, or its error at `span`.
+#[inline]
+pub(crate) fn exact(r: Result<Decimal, Inexact>, span: Span) -> R<Decimal> {
+    r.map_err(|e| inexact(e, span))
 }
 
 pub(crate) fn overflow(span: Span) -> Box<Diagnostic> {

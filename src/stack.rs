@@ -11,10 +11,10 @@
 //! call is a step, and `Limits::max_steps` ends a runaway evaluation.
 
 /// Left free below the guard before switching to a new segment.
-pub const RED_ZONE: usize = 64 * 1024;
+pub const RED_ZONE: usize = 128 * 1024;
 
 /// Size of each extra stack segment.
-pub const SEGMENT: usize = 1024 * 1024;
+pub const SEGMENT: usize = 2 * 1024 * 1024;
 
 /// The stack an evaluation may need on its caller's thread (tested in `tests/stack.rs`).
 pub const BUDGET: usize = 256 * 1024;

@@ -261,9 +261,7 @@ pub fn round_to(x: Decimal, unit: Decimal, mode: RoundMode) -> Option<Decimal> {
     if unit.mantissa() == 1 {
         return Some(x.round_dp_with_strategy(unit.scale(), mode.strategy()));
     }
-    let q = x.checked_div(unit)?;
-    let r = q.round_dp_with_strategy(0, mode.strategy());
-    r.checked_mul(unit)
+    round_div(x, Decimal::ONE, unit, mode).ok()
 }
 
 /// An amount of money (CNY), exact.
@@ -277,7 +275,7 @@ pub struct Rate(pub Decimal);
 impl Money {
     /// `self × rate`, exact, or `None` on overflow.
     pub fn times_rate(self, r: Rate) -> Option<Money> {
-        self.0.checked_mul(r.0).map(Money)
+        exact_mul(self.0, r.0).ok().map(Money)
     }
 }
 
@@ -378,5 +376,210 @@ mod tests {
             Some(d("2.34"))
         );
         assert_eq!(round_to(d("1"), d("0"), RoundMode::HalfEven), None);
+    }
+}
+
+/// Why an exact operation has no exact result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inexact {
+    /// The result is too large for a decimal (about 7.9 × 10^28).
+    Overflow,
+    /// The result needs more digits than a decimal holds: rounding it is the rules' choice,
+    /// never the arithmetic's.
+    Precision,
+}
+
+const MAX_MANTISSA: i128 = (1i128 << 96) - 1;
+
+/// A decimal from an exact mantissa and scale, dropping only trailing zeros.
+fn from_parts(mut m: i128, mut s: u32) -> Result<Decimal, Inexact> {
+    while (m.abs() > MAX_MANTISSA || s > 28) && s > 0 {
+        if m % 10 != 0 {
+            return Err(Inexact::Precision);
+        }
+        m /= 10;
+        s -= 1;
+    }
+    if m.abs() > MAX_MANTISSA {
+        return Err(Inexact::Overflow);
+    }
+    Ok(Decimal::from_i128_with_scale(m, s))
+}
+
+/// When the exact mantissa overflows `i128`, rust_decimal tells overflow from rounding.
+fn fallback(r: Option<Decimal>) -> Inexact {
+    match r {
+        None => Inexact::Overflow,
+        Some(_) => Inexact::Precision,
+    }
+}
+
+fn pow10(n: u32) -> Option<i128> {
+    10i128.checked_pow(n)
+}
+
+/// `a × b`, exactly, or why not.
+pub fn exact_mul(a: Decimal, b: Decimal) -> Result<Decimal, Inexact> {
+    match a.mantissa().checked_mul(b.mantissa()) {
+        Some(m) => from_parts(m, a.scale() + b.scale()),
+        None => Err(fallback(a.checked_mul(b))),
+    }
+}
+
+/// `a + b`, exactly, or why not.
+pub fn exact_add(a: Decimal, b: Decimal) -> Result<Decimal, Inexact> {
+    let s = a.scale().max(b.scale());
+    let up = |d: Decimal| pow10(s - d.scale()).and_then(|p| d.mantissa().checked_mul(p));
+    match (up(a), up(b)) {
+        (Some(x), Some(y)) => match x.checked_add(y) {
+            Some(m) => from_parts(m, s),
+            None => Err(fallback(a.checked_add(b))),
+        },
+        _ => Err(fallback(a.checked_add(b))),
+    }
+}
+
+/// `a − b`, exactly, or why not.
+pub fn exact_sub(a: Decimal, b: Decimal) -> Result<Decimal, Inexact> {
+    exact_add(a, -b)
+}
+
+/// `a ÷ b` when the quotient is exact (b ≠ 0), or why not.
+pub fn exact_div(a: Decimal, b: Decimal) -> Result<Decimal, Inexact> {
+    let q = a.checked_div(b).ok_or(Inexact::Overflow)?;
+    match exact_mul(q, b) {
+        Ok(back) if back == a => Ok(q),
+        _ => Err(Inexact::Precision),
+    }
+}
+
+/// `round(a ÷ b, unit, mode)`, correctly rounded from the exact quotient (b ≠ 0): no
+/// intermediate rounding, so no double rounding.
+pub fn round_div(
+    a: Decimal,
+    b: Decimal,
+    unit: Decimal,
+    mode: RoundMode,
+) -> Result<Decimal, Inexact> {
+    if unit.is_zero() || unit.is_sign_negative() {
+        return Err(Inexact::Precision);
+    }
+    if unit.mantissa() != 1 {
+        // round(a / b, u) = round(a / (b × u), 1) × u
+        let q = round_div(a, exact_mul(b, unit)?, Decimal::ONE, mode)?;
+        return exact_mul(q, unit);
+    }
+    let k = unit.scale();
+    // a / b × 10^k = ma × 10^(sb + k) / (mb × 10^sa)
+    let num = pow10(b.scale() + k)
+        .and_then(|p| a.mantissa().checked_mul(p))
+        .ok_or(Inexact::Overflow)?;
+    let den = pow10(a.scale())
+        .and_then(|p| b.mantissa().checked_mul(p))
+        .ok_or(Inexact::Overflow)?;
+    if den == 0 {
+        return Err(Inexact::Overflow);
+    }
+    let q = num / den;
+    let r = num % den;
+    let neg = (num < 0) != (den < 0);
+    let bump = if r == 0 {
+        false
+    } else {
+        let twice = r.unsigned_abs().saturating_mul(2);
+        let half = twice.cmp(&den.unsigned_abs());
+        match mode {
+            RoundMode::HalfUp => half != std::cmp::Ordering::Less,
+            RoundMode::HalfDown => half == std::cmp::Ordering::Greater,
+            RoundMode::HalfEven => {
+                half == std::cmp::Ordering::Greater
+                    || (half == std::cmp::Ordering::Equal && q % 2 != 0)
+            }
+            RoundMode::Up => true,
+            RoundMode::Down => false,
+            RoundMode::Floor => neg,
+            RoundMode::Ceiling => !neg,
+        }
+    };
+    let q = if bump {
+        if neg {
+            q - 1
+        } else {
+            q + 1
+        }
+    } else {
+        q
+    };
+    from_parts(q, k)
+}
+
+#[cfg(test)]
+mod exact_tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn products_are_exact_or_refused() {
+        // 0.5 × a 28-digit price: rust_decimal would round it; the exact result needs 29.
+        let price = d("792281625142643375935439503.35");
+        assert_eq!(exact_mul(d("0.5"), price), Err(Inexact::Precision));
+        assert_eq!(exact_mul(d("2"), d("15.55")), Ok(d("31.10")));
+        assert_eq!(exact_mul(d("0.50"), d("0.20")), Ok(d("0.1000")));
+        assert_eq!(
+            exact_mul(d("79228162514264337593543950335"), d("2")),
+            Err(Inexact::Overflow)
+        );
+    }
+
+    #[test]
+    fn sums_keep_their_fen() {
+        // Three amounts near 3 × 10^26 need 29 digits with their fen.
+        let big = d("300000000000000000000000000.01");
+        let two = exact_add(big, big);
+        assert_eq!(two, Ok(d("600000000000000000000000000.02")));
+        assert_eq!(two.and_then(|t| exact_add(t, big)), Err(Inexact::Precision));
+        assert_eq!(exact_add(d("1.10"), d("2.205")), Ok(d("3.305")));
+        assert_eq!(exact_sub(d("1"), d("0.01")), Ok(d("0.99")));
+    }
+
+    #[test]
+    fn divisions_are_exact_or_rounded_once() {
+        assert_eq!(exact_div(d("1"), d("4")), Ok(d("0.25")));
+        assert_eq!(exact_div(d("1"), d("3")), Err(Inexact::Precision));
+        assert_eq!(
+            round_div(d("1"), d("3"), d("0.01"), RoundMode::HalfUp),
+            Ok(d("0.33"))
+        );
+        assert_eq!(
+            round_div(d("2"), d("3"), d("0.01"), RoundMode::Down),
+            Ok(d("0.66"))
+        );
+        assert_eq!(
+            round_div(d("-1"), d("8"), d("0.01"), RoundMode::HalfEven),
+            Ok(d("-0.12"))
+        );
+        assert_eq!(
+            round_div(d("-1"), d("8"), d("0.01"), RoundMode::HalfUp),
+            Ok(d("-0.13"))
+        );
+        assert_eq!(
+            round_div(d("-1"), d("3"), d("0.01"), RoundMode::Floor),
+            Ok(d("-0.34"))
+        );
+        assert_eq!(
+            round_div(d("1"), d("3"), d("0.01"), RoundMode::Ceiling),
+            Ok(d("0.34"))
+        );
+        assert_eq!(
+            round_div(d("1001"), d("2"), d("5"), RoundMode::HalfUp),
+            Ok(d("500"))
+        );
+        assert_eq!(
+            round_div(d("501"), d("2"), d("1"), RoundMode::HalfUp),
+            Ok(d("251"))
+        );
     }
 }
