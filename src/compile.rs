@@ -612,7 +612,12 @@ impl<'a> Compiler<'a> {
 
     fn num(&mut self, n: &Node) -> F<Decimal> {
         let g = self.enter();
-        let f = self.num_inner(n);
+        // Compiling recurses as deep as the expression: guarded like evaluation.
+        let f = if g {
+            crate::stack::guard(|| self.num_inner(n))
+        } else {
+            self.num_inner(n)
+        };
         self.depth -= 1;
         if g {
             guarded(f)
@@ -1033,7 +1038,12 @@ impl<'a> Compiler<'a> {
 
     fn boolean(&mut self, n: &Node) -> F<bool> {
         let g = self.enter();
-        let f = self.bool_inner(n);
+        // Compiling recurses as deep as the expression: guarded like evaluation.
+        let f = if g {
+            crate::stack::guard(|| self.bool_inner(n))
+        } else {
+            self.bool_inner(n)
+        };
         self.depth -= 1;
         if g {
             guarded(f)
@@ -1292,7 +1302,12 @@ impl<'a> Compiler<'a> {
 
     fn val(&mut self, n: &Node) -> F<Value> {
         let g = self.enter();
-        let f = self.val_inner(n);
+        // Compiling recurses as deep as the expression: guarded like evaluation.
+        let f = if g {
+            crate::stack::guard(|| self.val_inner(n))
+        } else {
+            self.val_inner(n)
+        };
         self.depth -= 1;
         if g {
             guarded(f)
