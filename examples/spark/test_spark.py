@@ -6,6 +6,7 @@ totals equal `rulec impact`'s; impact.py's figures equal `rulec impact --format 
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -96,8 +97,9 @@ def test_impact_equals_cli(tmp_path):
     shutil.copytree(ROOT / "rulesets", reform)
     rules = reform / "shandong" / "binzhou" / "outpatient_pooling.rulec"
     text = rules.read_text(encoding="utf-8")
-    assert "active => 4_500" in text
-    rules.write_text(text.replace("active => 4_500", "active => 5_000"), encoding="utf-8")
+    raised, n = re.subn(r"active\s*=>\s*4_500", "active => 5_000", text)
+    assert n == 1, "the reform must raise the active cap exactly once"
+    rules.write_text(raised, encoding="utf-8")
     out = tmp_path / "report.json"
     spark("impact.py", "rulesets", str(reform), str(claims), "--output", str(out))
     got = json.loads(out.read_text(encoding="utf-8"))

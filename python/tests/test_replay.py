@@ -4,6 +4,7 @@ accumulators person by person, and reports claims that cannot be replayed."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -42,8 +43,10 @@ def test_impact_equals_cli(tmp_path):
     reform = tmp_path / "reform"
     shutil.copytree(ROOT / "rulesets", reform)
     f = reform / "shandong" / "binzhou" / "outpatient_pooling.rulec"
-    f.write_text(f.read_text(encoding="utf-8").replace("active => 4_500", "active => 5_000"),
-                 encoding="utf-8")
+    text = f.read_text(encoding="utf-8")
+    raised, n = re.subn(r"active\s*=>\s*4_500", "active => 5_000", text)
+    assert n == 1, "the reform must raise the active cap exactly once"
+    f.write_text(raised, encoding="utf-8")
     want = json.loads(subprocess.run(
         [str(rulec_bin()), "impact", str(ROOT / "rulesets"), str(reform), str(path),
          "--format", "json"], capture_output=True, text=True).stdout)
