@@ -9,48 +9,6 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-/// Arguments of `rulec eval`.
-#[derive(clap::Args)]
-pub struct EvalArgs {
-    /// The ruleset directory (omit with `--rulesets`; then the one positional argument is the claim).
-    #[arg(required_unless_present = "rulesets")]
-    pub ruleset: Option<PathBuf>,
-    /// The claim JSON file, or `-` for standard input.
-    pub claim: Option<String>,
-    /// Pick the most specific ruleset under DIR for the claim's `insured.region`.
-    #[arg(long, value_name = "DIR")]
-    pub rulesets: Option<PathBuf>,
-    /// Settle one claim per line of a JSON Lines file (or `-`).
-    #[arg(long, value_name = "CLAIMS.jsonl")]
-    pub batch: Option<String>,
-    /// Worker threads for `--batch` (default: every core).
-    #[arg(long)]
-    pub jobs: Option<usize>,
-    /// Evaluate as of this date instead of the claim's date.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub as_of: Option<String>,
-    /// Print the derivation of every amount after the settlement.
-    #[arg(long)]
-    pub explain: bool,
-    /// Print the settlement and its derivation as one JSON object (`--trace json`).
-    #[arg(long, value_enum)]
-    pub trace: Option<TraceFormat>,
-    /// Save the claim and its settlement as a test case in FILE (an array of cases, appended
-    /// to), for review.
-    #[arg(long, value_name = "FILE", requires = "name", conflicts_with = "batch")]
-    pub save_case: Option<PathBuf>,
-    /// The name of the case `--save-case` writes.
-    #[arg(long, requires = "save_case")]
-    pub name: Option<String>,
-}
-
-/// Machine formats of the derivation.
-#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
-pub enum TraceFormat {
-    /// One JSON object: `{settlement, trace}`.
-    Json,
-}
-
 #[derive(Parser)]
 #[command(
     name = "rulec",
@@ -105,7 +63,7 @@ enum Cmd {
         coverage: crate::coverage_cmd::CoverageArgs,
     },
     /// Settle claims: `rulec eval RULESET CLAIM.json`, or `--rulesets DIR` to route by region.
-    Eval(EvalArgs),
+    Eval(crate::eval_cmd::EvalArgs),
     /// Format rule files in place (`--check`: print a diff and fail instead).
     Fmt(crate::fmt_cmd::FmtArgs),
     /// Run the language server on standard input and output (for editors).

@@ -1,12 +1,66 @@
-//! `rulec eval`: one claim, or a batch in parallel with results in input order.
+//! `rulec eval`: one claim, or a batch of JSON Lines settled on a rayon pool, in input order.
+//!
+//! A batch streams: lines are read in chunks, each line bounded by the claim-size limit while
+//! it is read (a longer line is skipped to its end and reported, never buffered). A chunk is
+//! settled on the pool while the previous chunk's output is written and the next is read, so
+//! memory stays flat. Every input line gives exactly one output line, in order: a settlement
+//! carrying the claim's `claim_id`, or `{"line", "claim_id", "error"}`. A claim whose
+//! settlement panics (a bug) gives an `E0739` line; it never drops or shifts another line.
+//! Writes are checked: a closed pipe ends the batch at once, any other write error exits 2.
+//! A batch input that cannot be read (a directory, a FIFO, a read error) fails once, exit 2.
 
-use crate::cli::EvalArgs;
+use clap::ValueEnum;
 use rulec::api::{EvalOptions, Ruleset};
 use rulec::diag::{Code, Diagnostic};
 use rulec::limits::Limits;
+use rulec::output::{self, Written};
 use rulec::value::Date;
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Arguments of `rulec eval`.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The ruleset directory (omit with `--rulesets`; then the one positional argument is the claim).
+    #[arg(required_unless_present = "rulesets")]
+    pub ruleset: Option<PathBuf>,
+    /// The claim JSON file, or `-` for standard input.
+    pub claim: Option<String>,
+    /// Pick the most specific ruleset under DIR for the claim's `insured.region`.
+    #[arg(long, value_name = "DIR")]
+    pub rulesets: Option<PathBuf>,
+    /// Settle one claim per line of a JSON Lines file (or `-`).
+    #[arg(long, value_name = "CLAIMS.jsonl")]
+    pub batch: Option<String>,
+    /// Worker threads for `--batch` (default: every core).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Evaluate as of this date instead of the claim's date.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// Print the derivation of every amount after the settlement.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print the settlement and its derivation as one JSON object (`--trace json`).
+    #[arg(long, value_enum)]
+    pub trace: Option<TraceFormat>,
+    /// Save the claim and its settlement as a test case in FILE (an array of cases, appended
+    /// to), for review.
+    #[arg(long, value_name = "FILE", requires = "name", conflicts_with = "batch")]
+    pub save_case: Option<PathBuf>,
+    /// The name of the case `--save-case` writes.
+    #[arg(long, requires = "save_case")]
+    pub name: Option<String>,
+}
+
+/// Machine formats of the derivation.
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    /// One JSON object: `{settlement, trace}`.
+    Json,
+}
 
 /// Loads rulesets once each; routes claims by region when asked to.
 struct Router {
@@ -56,33 +110,6 @@ fn too_large(text: &str) -> Option<rulec::claim::ClaimError> {
     })
 }
 
-/// Settles one claim's text; the JSON line of the result, and whether it succeeded.
-fn settle_line(router: &Router, text: &str, opts: &EvalOptions) -> (Json, bool) {
-    if let Some(e) = too_large(text) {
-        return (
-            json!({ "error": [{ "code": e.code.as_str(), "message": e.to_string() }] }),
-            false,
-        );
-    }
-    let claim: Json = match rulec::claim::parse_strict(text) {
-        Ok(j) => j,
-        Err(e) => {
-            return (
-                json!({ "error": [{ "code": e.code.as_str(), "message": e.to_string() }] }),
-                false,
-            )
-        }
-    };
-    let rs = match router.get(&claim) {
-        Ok(r) => r,
-        Err(e) => return (json!({ "error": e.to_json() }), false),
-    };
-    match rs.evaluate(&claim, opts) {
-        Ok(s) => (rs.settlement_json(&s), true),
-        Err(e) => (json!({ "error": e.to_json() }), false),
-    }
-}
-
 /// Runs `rulec eval`; returns the exit code.
 pub fn run(mut a: EvalArgs) -> i32 {
     // With --rulesets the one positional argument is the claim.
@@ -93,7 +120,7 @@ pub fn run(mut a: EvalArgs) -> i32 {
         None => None,
         Some(Ok(d)) => Some(d),
         Some(Err(why)) => {
-            eprintln!("error: --as-of: {why}");
+            output::report(&format!("error: --as-of: {why}"));
             return 2;
         }
     };
@@ -101,7 +128,7 @@ pub fn run(mut a: EvalArgs) -> i32 {
     let router = match (&a.rulesets, &a.ruleset) {
         (Some(root), _) => {
             if !root.is_dir() {
-                eprintln!("error: `{}` is not a directory", root.display());
+                output::report(&format!("error: `{}` is not a directory", root.display()));
                 return 2;
             }
             Router {
@@ -116,7 +143,7 @@ pub fn run(mut a: EvalArgs) -> i32 {
             }
             let loaded = Ruleset::load_dir(dir, Limits::default());
             if let Err(e) = &loaded {
-                eprint!("{}", e.render_human());
+                output::report(e.render_human().trim_end());
                 return 1;
             }
             Router {
@@ -125,7 +152,7 @@ pub fn run(mut a: EvalArgs) -> i32 {
             }
         }
         (None, None) => {
-            eprintln!("error: give a ruleset directory, or --rulesets DIR");
+            output::report("error: give a ruleset directory, or --rulesets DIR");
             return 2;
         }
     };
@@ -133,95 +160,355 @@ pub fn run(mut a: EvalArgs) -> i32 {
         return run_batch(&router, batch, &opts, a.jobs);
     }
     let Some(claim_name) = &a.claim else {
-        eprintln!("error: give a claim file (or `-`), or --batch FILE");
+        output::report("error: give a claim file (or `-`), or --batch FILE");
         return 2;
     };
     let text = match read_input(claim_name) {
         Ok(t) => t,
         Err(rulec::io::ReadError::TooLarge { limit, .. }) => {
-            eprintln!(
+            output::report(&format!(
                 "error[{}]: the claim is over the limit of {limit} bytes",
                 Code::ClaimTooLarge.as_str()
-            );
+            ));
             return 1;
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            output::report(&format!("error: {e}"));
             return 2;
         }
     };
     if let Some(e) = too_large(&text) {
-        eprintln!("error[{}]: {e}", e.code.as_str());
+        output::report(&format!("error[{}]: {e}", e.code.as_str()));
         return 1;
     }
     let claim: Json = match rulec::claim::parse_strict(&text) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("error[{}]: {e}", e.code.as_str());
+            output::report(&format!("error[{}]: {e}", e.code.as_str()));
             return 1;
         }
     };
     let rs = match router.get(&claim) {
         Ok(r) => r,
         Err(e) => {
-            eprint!("{}", e.render_human());
+            output::report(e.render_human().trim_end());
             return 1;
         }
     };
-    let mut out = std::io::stdout().lock();
-    if a.explain || a.trace.is_some() {
+    let text = if a.explain || a.trace.is_some() {
         match rs.evaluate_traced(&claim, &opts) {
             Ok((s, trace)) => {
                 let settlement = rs.settlement_json(&s);
                 if a.trace.is_some() {
                     let j = json!({ "settlement": settlement, "trace": trace });
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string_pretty(&j).unwrap_or_default()
-                    );
+                    format!("{}\n", pretty(&j))
                 } else {
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string_pretty(&settlement).unwrap_or_default()
-                    );
-                    let _ = writeln!(out, "\nExplanation ({} as of {}):\n", rs.name(), s.as_of);
-                    let _ = write!(out, "{}", rs.render_explanation(&trace));
+                    format!(
+                        "{}\n\nExplanation ({} as of {}):\n\n{}",
+                        pretty(&settlement),
+                        rs.name(),
+                        s.as_of,
+                        rs.render_explanation(&trace)
+                    )
                 }
-                0
             }
             Err(e) => {
-                eprint!("{}", e.render_human());
-                1
+                output::report(e.render_human().trim_end());
+                return 1;
             }
         }
     } else {
         match rs.evaluate(&claim, &opts) {
-            Ok(s) => {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&rs.settlement_json(&s)).unwrap_or_default()
-                );
-                0
-            }
+            Ok(s) => format!("{}\n", pretty(&rs.settlement_json(&s))),
             Err(e) => {
-                eprint!("{}", e.render_human());
-                1
+                output::report(e.render_human().trim_end());
+                return 1;
             }
+        }
+    };
+    output::stdout(&text).exit_code("the settlement", 0)
+}
+
+/// Pretty JSON (serialising a `serde_json::Value` cannot fail).
+fn pretty(j: &Json) -> String {
+    serde_json::to_string_pretty(j).unwrap_or_default()
+}
+
+/// Lines per chunk of a batch, per worker.
+const CHUNK_LINES_PER_JOB: usize = 2048;
+/// Input bytes per chunk of a batch (a chunk ends at the line that passes this).
+const CHUNK_BYTES: usize = 16 << 20;
+/// Lines a worker settles into one output buffer.
+const RUN: usize = 32;
+
+/// One line of a batch: where it sits in the chunk's buffer, or how long it was when it
+/// was over the limit (then it is not kept).
+struct LineSpan {
+    start: usize,
+    end: usize,
+    too_long: Option<usize>,
+}
+
+/// A chunk of batch input: the lines' bytes in one buffer.
+#[derive(Default)]
+struct Chunk {
+    first_line: usize,
+    bytes: Vec<u8>,
+    lines: Vec<LineSpan>,
+}
+
+/// Reads a batch line by line, each line bounded while it is read.
+struct LineReader {
+    inner: Box<dyn BufRead + Send>,
+    limit: usize,
+    next_line: usize,
+    done: bool,
+}
+
+impl LineReader {
+    /// Appends the next line (without its `\n` or `\r\n`) to `buf`; `None` at the end.
+    fn read_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<Option<LineSpan>> {
+        let start = buf.len();
+        let mut len = 0usize;
+        let mut any = false;
+        loop {
+            let avail = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                break;
+            }
+            any = true;
+            let (content, used, ends) = match avail.iter().position(|&b| b == b'\n') {
+                Some(i) => (&avail[..i], i + 1, true),
+                None => (avail, avail.len(), false),
+            };
+            len = len.saturating_add(content.len());
+            if len <= self.limit {
+                buf.extend_from_slice(content);
+            }
+            self.inner.consume(used);
+            if ends {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        if len > self.limit {
+            buf.truncate(start);
+            return Ok(Some(LineSpan {
+                start,
+                end: start,
+                too_long: Some(len),
+            }));
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        Ok(Some(LineSpan {
+            start,
+            end: buf.len(),
+            too_long: None,
+        }))
+    }
+
+    /// The next chunk, reusing `chunk`'s buffers; empty at the end of the input.
+    fn read_chunk(&mut self, chunk: &mut Chunk, max_lines: usize) -> std::io::Result<()> {
+        chunk.bytes.clear();
+        chunk.lines.clear();
+        chunk.first_line = self.next_line;
+        while !self.done && chunk.lines.len() < max_lines && chunk.bytes.len() < CHUNK_BYTES {
+            match self.read_line(&mut chunk.bytes)? {
+                Some(span) => {
+                    chunk.lines.push(span);
+                    self.next_line += 1;
+                }
+                None => self.done = true,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends one error line: `{"line": N, "claim_id": …, "error": [ … ]}`.
+fn error_line(out: &mut Vec<u8>, line_no: usize, claim_id: Option<&Json>, error: Json) {
+    let mut m = serde_json::Map::new();
+    m.insert("line".into(), json!(line_no));
+    if let Some(id) = claim_id {
+        m.insert("claim_id".into(), id.clone());
+    }
+    m.insert("error".into(), error);
+    // Serialising a `serde_json::Value` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &Json::Object(m));
+    out.push(b'\n');
+}
+
+/// A one-diagnostic error list.
+fn one_error(code: Code, message: impl std::fmt::Display) -> Json {
+    json!([{ "code": code.as_str(), "message": message.to_string() }])
+}
+
+/// Settles one line of a batch into `out`; true when it settled.
+fn settle_line(
+    router: &Router,
+    line: &[u8],
+    line_no: usize,
+    opts: &EvalOptions,
+    out: &mut Vec<u8>,
+) -> bool {
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => t,
+        Err(e) => {
+            let why = format!("not valid UTF-8 (bad byte at offset {})", e.valid_up_to());
+            error_line(out, line_no, None, one_error(Code::InvalidClaim, why));
+            return false;
+        }
+    };
+    if text.trim().is_empty() {
+        error_line(
+            out,
+            line_no,
+            None,
+            one_error(Code::InvalidClaim, "empty line"),
+        );
+        return false;
+    }
+    let claim: Json = match rulec::claim::parse_strict(text) {
+        Ok(j) => j,
+        Err(e) => {
+            error_line(out, line_no, None, one_error(e.code, &e));
+            return false;
+        }
+    };
+    let claim_id = claim.get("claim_id");
+    let rs = match router.get(&claim) {
+        Ok(r) => r,
+        Err(e) => {
+            error_line(out, line_no, claim_id, e.to_json());
+            return false;
+        }
+    };
+    match rs.evaluate(&claim, opts) {
+        Ok(s) => {
+            let start = out.len();
+            // Serialising a `serde_json::Value` into a `Vec` cannot fail.
+            let _ = serde_json::to_writer(&mut *out, &rs.settlement_json(&s));
+            if let Some(id) = claim_id {
+                // `{"ruleset":…}` becomes `{"claim_id":ID,"ruleset":…}`.
+                let mut head = b"{\"claim_id\":".to_vec();
+                let _ = serde_json::to_writer(&mut head, id);
+                head.push(b',');
+                out.splice(start..start + 1, head);
+            }
+            out.push(b'\n');
+            true
+        }
+        Err(e) => {
+            error_line(out, line_no, claim_id, e.to_json());
+            false
         }
     }
 }
 
+/// A panic's message, for the internal-error line.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Settles a run of lines into one buffer; the number that failed. A panic while settling a
+/// line becomes that line's `E0739` error line.
+fn settle_run(
+    router: &Router,
+    chunk: &Chunk,
+    run: &[LineSpan],
+    first: usize,
+    opts: &EvalOptions,
+    stop: &AtomicBool,
+) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(run.len() * 512);
+    let mut failed = 0;
+    for (k, span) in run.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let line_no = chunk.first_line + first + k + 1;
+        if let Some(len) = span.too_long {
+            let why = format!(
+                "the claim is {len} bytes, over the limit of {}",
+                Limits::default().max_claim_bytes
+            );
+            error_line(&mut out, line_no, None, one_error(Code::ClaimTooLarge, why));
+            failed += 1;
+            continue;
+        }
+        let line = chunk.bytes.get(span.start..span.end).unwrap_or_default();
+        let mark = out.len();
+        let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            settle_line(router, line, line_no, opts, &mut out)
+        }));
+        match settled {
+            Ok(true) => {}
+            Ok(false) => failed += 1,
+            Err(p) => {
+                out.truncate(mark);
+                let why = format!("internal error while settling: {}", panic_message(&*p));
+                error_line(&mut out, line_no, None, one_error(Code::Internal, why));
+                failed += 1;
+            }
+        }
+    }
+    (out, failed)
+}
+
+/// Settles a chunk on the pool; the output buffers in order, and the number that failed.
+fn settle_chunk(
+    pool: &rayon::ThreadPool,
+    router: &Router,
+    chunk: &Chunk,
+    opts: &EvalOptions,
+    stop: &AtomicBool,
+) -> (Vec<Vec<u8>>, usize) {
+    use rayon::prelude::*;
+    let runs: Vec<(Vec<u8>, usize)> = pool.install(|| {
+        chunk
+            .lines
+            .par_chunks(RUN)
+            .enumerate()
+            .map(|(i, run)| settle_run(router, chunk, run, i * RUN, opts, stop))
+            .collect()
+    });
+    let failed = runs.iter().map(|r| r.1).sum();
+    (runs.into_iter().map(|r| r.0).collect(), failed)
+}
+
+/// Writes a chunk's output; how it went.
+fn write_chunk(out: &mut dyn Write, bufs: &[Vec<u8>]) -> Written {
+    for b in bufs {
+        if let Err(e) = out.write_all(b) {
+            return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Written::Closed
+            } else {
+                Written::Failed(e)
+            };
+        }
+    }
+    Written::Done
+}
+
 fn run_batch(router: &Router, name: &str, opts: &EvalOptions, jobs: Option<usize>) -> i32 {
-    let reader: Box<dyn BufRead> = if name == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
+    let inner: Box<dyn BufRead + Send> = if name == "-" {
+        Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin()))
     } else {
-        match std::fs::File::open(name) {
+        match rulec::io::open_regular(std::path::Path::new(name)) {
             Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
             Err(e) => {
-                eprintln!("error: cannot read `{name}`: {e}");
+                output::report(&format!("error: --batch: {e}"));
                 return 2;
             }
         }
@@ -233,73 +520,91 @@ fn run_batch(router: &Router, name: &str, opts: &EvalOptions, jobs: Option<usize
                 .unwrap_or(1)
         })
         .max(1);
-    let block = 8192 * jobs;
-    let mut lines = reader.lines();
-    let mut failed = false;
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("rulec-batch-{i}"))
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            output::report(&format!("error: cannot start {jobs} worker threads: {e}"));
+            return 2;
+        }
+    };
+    let mut reader = LineReader {
+        inner,
+        limit: Limits::default().max_claim_bytes,
+        next_line: 0,
+        done: false,
+    };
+    let max_lines = CHUNK_LINES_PER_JOB * jobs;
+    let read_failed = |e: std::io::Error| {
+        output::report(&format!("error: cannot read `{name}`: {e}"));
+        2
+    };
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-    let mut line_no = 0usize;
-    loop {
-        let mut chunk: Vec<String> = Vec::with_capacity(block);
-        for l in lines.by_ref().take(block) {
-            match l {
-                Ok(s) => chunk.push(s),
-                Err(e) => {
-                    chunk.push(format!("\u{0}{e}"));
-                }
+    let stop = AtomicBool::new(false);
+    let mut current = Chunk::default();
+    if let Err(e) = reader.read_chunk(&mut current, max_lines) {
+        return read_failed(e);
+    }
+    let mut next = Chunk::default();
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    let mut failed = 0usize;
+    let mut ended: Option<i32> = None;
+    while !current.lines.is_empty() {
+        // Settle `current` on the pool while this thread writes the previous chunk's output
+        // and reads the next chunk.
+        let (settled, io) = std::thread::scope(|s| {
+            let worker = s.spawn(|| settle_chunk(&pool, router, &current, opts, &stop));
+            let written = write_chunk(&mut out, &pending);
+            let read = if written.is_done() {
+                reader.read_chunk(&mut next, max_lines)
+            } else {
+                stop.store(true, Ordering::Relaxed);
+                Ok(())
+            };
+            (worker.join(), (written, read))
+        });
+        match io {
+            (Written::Done, Ok(())) => {}
+            (Written::Done, Err(e)) => {
+                // Write what was settled, then fail once.
+                ended = Some(read_failed(e));
+            }
+            (Written::Closed, _) => return i32::from(failed > 0),
+            (Written::Failed(e), _) => {
+                output::report(&format!("error: cannot write the settlements: {e}"));
+                return 2;
             }
         }
-        if chunk.is_empty() {
+        match settled {
+            Ok((bufs, n)) => {
+                pending = bufs;
+                failed += n;
+            }
+            Err(p) => {
+                output::report(&format!(
+                    "error: internal error in the batch workers: {}; output stops at line {}",
+                    panic_message(&*p),
+                    current.first_line
+                ));
+                return 2;
+            }
+        }
+        if ended.is_some() {
             break;
         }
-        let results = settle_chunk(router, &chunk, opts, jobs);
-        for (i, (j, ok)) in results.into_iter().enumerate() {
-            let j = if ok {
-                j
-            } else {
-                failed = true;
-                let mut j = j;
-                if let Some(o) = j.as_object_mut() {
-                    o.insert("line".into(), json!(line_no + i + 1));
-                }
-                j
-            };
-            let _ = writeln!(out, "{j}");
-        }
-        line_no += chunk.len();
+        std::mem::swap(&mut current, &mut next);
     }
-    let _ = out.flush();
-    i32::from(failed)
-}
-
-fn settle_chunk(
-    router: &Router,
-    chunk: &[String],
-    opts: &EvalOptions,
-    jobs: usize,
-) -> Vec<(Json, bool)> {
-    let per = chunk.len().div_ceil(jobs).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunk
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|line| {
-                            if let Some(err) = line.strip_prefix('\u{0}') {
-                                return (json!({ "error": [{ "code": Code::InvalidClaim.as_str(), "message": format!("cannot read the line: {err}") }] }), false);
-                            }
-                            if line.trim().is_empty() {
-                                return (json!({ "error": [{ "code": Code::InvalidClaim.as_str(), "message": "empty line" }] }), false);
-                            }
-                            settle_line(router, line, opts)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    let written = match write_chunk(&mut out, &pending) {
+        Written::Done => match out.flush() {
+            Ok(()) => Written::Done,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Written::Closed,
+            Err(e) => Written::Failed(e),
+        },
+        other => other,
+    };
+    let code = ended.unwrap_or(i32::from(failed > 0));
+    written.exit_code("the settlements", code)
 }

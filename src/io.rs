@@ -94,14 +94,19 @@ pub fn check_regular(path: &Path) -> Result<(), ReadError> {
     }
 }
 
-/// Reads a regular file of at most `limit` bytes.
-pub fn read_file(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
+/// Opens a regular file for reading, refusing anything else before opening it (opening a
+/// FIFO for reading blocks) and again on the open handle (the path may have been replaced in
+/// between). Used for inputs read as a stream, such as `--batch` files.
+pub fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
+    open_checked(path).map(|(file, _)| file)
+}
+
+fn open_checked(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), ReadError> {
     let name = path.display().to_string();
     let io = |source| ReadError::Io {
         path: name.clone(),
         source,
     };
-    // The type first, without opening: opening a FIFO for reading blocks.
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_file() {
         return Err(ReadError::NotRegular {
@@ -110,7 +115,6 @@ pub fn read_file(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
         });
     }
     let file = open_nonblocking(path).map_err(io)?;
-    // Again on the open handle: the path may have been replaced in between.
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(ReadError::NotRegular {
@@ -118,6 +122,13 @@ pub fn read_file(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
             kind: kind_of(&meta.file_type()),
         });
     }
+    Ok((file, meta))
+}
+
+/// Reads a regular file of at most `limit` bytes.
+pub fn read_file(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
+    let name = path.display().to_string();
+    let (file, meta) = open_checked(path)?;
     if meta.len() > limit as u64 {
         return Err(ReadError::TooLarge {
             path: name,

@@ -1,7 +1,7 @@
 //! `rulec eval RULESET CLAIM.json --save-case FILE --name "…"`: settle one claim and save it,
 //! with its settlement as the expectation, as a test case for the analyst to review.
 
-use crate::cli::EvalArgs;
+use crate::eval_cmd::EvalArgs;
 use rulec::api::{EvalOptions, Ruleset};
 use rulec::limits::Limits;
 use rulec::value::Date;

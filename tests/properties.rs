@@ -164,7 +164,13 @@ fn batch_lines_equal_single_evaluations() {
     assert_eq!(lines.len(), claims.len() + 1);
     for (c, line) in claims.iter().zip(&lines) {
         let got: Json = serde_json::from_str(line).expect("a JSON line");
-        let want = rs.settlement_json(&rs.evaluate(c, &EvalOptions::default()).expect("settles"));
+        let mut want =
+            rs.settlement_json(&rs.evaluate(c, &EvalOptions::default()).expect("settles"));
+        // Batch lines carry the claim's `claim_id`, to join them back to their claims.
+        if let (Some(id), Some(m)) = (c.get("claim_id"), want.as_object_mut()) {
+            m.insert("claim_id".into(), id.clone());
+        }
+        assert_eq!(got.get("claim_id"), c.get("claim_id"));
         assert_eq!(got, want);
     }
     let last: Json = serde_json::from_str(lines[claims.len()]).expect("error line");
