@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI for the Python package (called by .ci/run from the repository root): a fresh venv,
 # `pip install ./python` exactly as a user would (maturin comes from PyPI), then pytest on
-# python/tests and examples/spark against the release CLI. Needs python3 and Java 17 (Spark).
+# python/tests and the Spark examples (examples/spark, local[2]) against the release CLI.
+# Needs python3 and Java 17 (Spark).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "-- building the CLI"; date -u
@@ -19,7 +20,7 @@ date -u
 "$venv/bin/python" -m pip check
 # pytest exits 5 when it collected nothing: that is a failure here, never a pass.
 set +e
-"$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --durations=5 python/tests examples/spark
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

@@ -123,3 +123,42 @@ def test_impact_equals_cli(tmp_path):
 def _java():
     if shutil.which("java") is None:
         pytest.fail("Spark needs Java 17 (`java` not found)")
+
+
+def test_rules_compile_once_per_python_worker():
+    """The shipped rulesets load (and compile) once in each Python worker process, however
+    many tasks that process runs: Spark reuses its Python workers, and the router compiles
+    each ruleset on first use, once."""
+    os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    import rulec_spark
+    from settle import session
+
+    spark = session("local[2]", "rulec-compile-once")
+    try:
+        name = rulec_spark.ship(spark, str(ROOT / "rulesets"), "rules")
+
+        def probe(it):
+            import os as _os
+
+            import rulec_spark as rs
+
+            claims = [line for line in it]
+            settled = rs.target(name).evaluate_many(claims, jobs=1)
+            return [(_os.getpid(), rs.LOADS, sum(isinstance(r, dict) for r in settled))]
+
+        claim = json.dumps({
+            "claim_id": "c1", "settlement_date": "2024-06-10", "visit": "outpatient",
+            "insured": {"id": "p1", "scheme": "employee", "status": "active",
+                        "region": "shandong/binzhou"},
+            "facility": {"level": 1, "region": "shandong/binzhou"},
+            "items": [{"code": "ZL006", "category": "service", "quantity": 1,
+                       "unit_price": "1200"}]})
+        tasks = 24
+        got = spark.sparkContext.parallelize([claim] * tasks * 2, tasks).mapPartitions(
+            probe).collect()
+    finally:
+        spark.stop()
+    assert len(got) == tasks and all(n == 2 for _, _, n in got)
+    pids = {pid for pid, _, _ in got}
+    assert len(pids) < tasks, "Spark did not reuse its Python workers"
+    assert all(loads == 1 for _, loads, _ in got), got
