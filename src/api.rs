@@ -12,7 +12,7 @@
 
 use crate::claim::Reader;
 use crate::diag::{render_human, render_json, Code, Diagnostic};
-use crate::eval::{num, Eval, Settlement};
+use crate::eval::{num, Eval, Hits, Settlement};
 use crate::explain::{render_tree, TraceNode};
 use crate::ir;
 use crate::limits::Limits;
@@ -263,6 +263,22 @@ impl Ruleset {
         let mut ev: Eval<'_, true> = Eval::new(&self.ir, input, as_of, accs, &self.limits);
         let s = ev.settle().map_err(|d| Error::one(*d, &self.map))?;
         Ok((s, ev.trace.resolved(&self.map)))
+    }
+
+    /// Settles a claim on the traced path and returns what it exercised, also when it fails
+    /// (`rulec test --coverage`). A claim that does not read exercises nothing.
+    pub fn evaluate_hits(
+        &self,
+        claim: &Json,
+        opts: &EvalOptions,
+    ) -> (Result<Settlement, Error>, Hits) {
+        let (input, as_of, accs) = match self.prepare(claim, opts) {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Hits::new()),
+        };
+        let mut ev: Eval<'_, true> = Eval::new(&self.ir, input, as_of, accs, &self.limits);
+        let s = ev.settle().map_err(|d| Error::one(*d, &self.map));
+        (s, std::mem::take(&mut ev.hits))
     }
 
     /// Settles a claim and deserializes the settlement JSON into the host's own type.

@@ -1,35 +1,97 @@
 //! `rulec test --coverage`: which parts of the rules the shipped test cases exercise.
 //!
-//! Coverage is read from the derivation trees of `--explain` ([`crate::explain`]): every case
-//! is settled with tracing on, and an item counts as covered when a case's trace shows it.
-//! The evaluator is not touched. Items: definitions, outputs, funds and accumulators; every
-//! version of params, tables, bands and dated definitions; catalogs; exceptions (covered when
-//! one applied). Branches (`if`/`else` and `match` arms) are not measured: the trace records
-//! values, not which arm produced them.
+//! Every case is settled again on the traced path of the reference tree walker, which
+//! records what the claim exercised ([`crate::eval::Hits`]) as it goes, also for a case that
+//! ends in an error (it covers what it went through). Items:
+//!
+//! - **definitions and data**: definitions, outputs, funds and accumulators; every version of
+//!   params, tables, bands and dated definitions; catalogs (looked up or tested); exceptions
+//!   (covered when one applied);
+//! - **branches**: every arm of every `if` (each `then`, the `else`) and every `match` arm;
+//! - **functions**: user functions (`def f(x: T): T = …`), covered when called.
+//!
+//! The tree walker is the reference semantics; the compiled evaluator (`crate::compile`)
+//! folds constant conditions and drops exceptions not in force per epoch, so it could not say
+//! which arm of the text ran, and it records nothing: coverage costs it nothing. Recording is
+//! behind the walker's `TRACE` const generic, so `Eval<false>` pays nothing either.
 
 use crate::api::{EvalOptions, Ruleset};
-use crate::explain::TraceNode;
+use crate::eval::{Hit, Hits};
+use crate::ir::{Node, NodeKind};
 use crate::limits::Limits;
 use crate::load::find_rulesets;
 use crate::project::check_ruleset;
 use crate::source::{SourceMap, Span};
 use crate::testing::read_cases;
+use crate::types::Type;
 use crate::value::Date;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// Where a branch's decision is written: its `if` or `match`, and which arm it is.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Arm {
+    /// The line of the `if` or `match`.
+    pub line: usize,
+    /// Its column (in characters).
+    pub col: usize,
+    /// The arm: for an `if` with `n` conditions, `0..n` are the `then` arms and `n` the
+    /// `else`; for a `match`, the arm's position as written.
+    pub index: u32,
+}
 
 /// One thing the cases may exercise.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Item {
     /// The rule file.
     pub file: String,
-    /// The line of its declaration or version.
+    /// The line of its declaration or version; for a branch, of the arm's expression.
     pub line: usize,
-    /// `def`, `param version`, `catalog`, `exception`, …
+    /// `def`, `param version`, `catalog`, `exception`, `branch`, `function`, …
     pub kind: String,
-    /// Its name, with the version's period for versions.
+    /// Its name, with the version's period for versions; for a branch, the arm as written
+    /// and the definition it is in.
     pub name: String,
+    /// For a branch: its decision and arm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arm: Option<Arm>,
+}
+
+/// The three kinds of item the summary counts apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    /// Definitions, versions, catalogs, accumulators and exceptions.
+    Rules,
+    /// `if`/`else` and `match` arms.
+    Branches,
+    /// User functions.
+    Functions,
+}
+
+impl Group {
+    /// Every group, in report order.
+    pub const ALL: [Group; 3] = [Group::Rules, Group::Branches, Group::Functions];
+
+    /// The group's name in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Group::Rules => "definitions and data",
+            Group::Branches => "branches",
+            Group::Functions => "functions",
+        }
+    }
+}
+
+impl Item {
+    /// The group the item counts in.
+    pub fn group(&self) -> Group {
+        match self.kind.as_str() {
+            "branch" => Group::Branches,
+            "function" => Group::Functions,
+            _ => Group::Rules,
+        }
+    }
 }
 
 /// The coverage of one ruleset by its own cases.
@@ -43,6 +105,67 @@ pub struct RulesetCoverage {
     pub covered: Vec<Item>,
     /// Items no case exercised.
     pub uncovered: Vec<Item>,
+}
+
+/// Covered and total counts, overall and per group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Per [`Group`] (in [`Group::ALL`] order): covered, total.
+    pub groups: [(usize, usize); 3],
+}
+
+impl Tally {
+    fn add(&mut self, item: &Item, hit: bool) {
+        let i = Group::ALL
+            .iter()
+            .position(|g| *g == item.group())
+            .unwrap_or(0);
+        if let Some(g) = self.groups.get_mut(i) {
+            g.0 += usize::from(hit);
+            g.1 += 1;
+        }
+    }
+
+    /// Covered items, all groups.
+    pub fn hit(&self) -> usize {
+        self.groups.iter().map(|g| g.0).sum()
+    }
+
+    /// All items, all groups.
+    pub fn all(&self) -> usize {
+        self.groups.iter().map(|g| g.1).sum()
+    }
+
+    /// Covered over all, in percent (100 when there are none).
+    pub fn percent(&self) -> f64 {
+        pct(self.hit(), self.all())
+    }
+
+    /// `80.0% (8 of 10; definitions and data 5/5, branches 3/5, functions 0/0)`.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = Group::ALL
+            .iter()
+            .zip(&self.groups)
+            .map(|(g, (h, a))| format!("{} {h}/{a}", g.label()))
+            .collect();
+        format!(
+            "{:.1}% ({} of {}; {})",
+            self.percent(),
+            self.hit(),
+            self.all(),
+            parts.join(", ")
+        )
+    }
+}
+
+impl RulesetCoverage {
+    /// Counts of this ruleset's items.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        self.covered.iter().for_each(|i| t.add(i, true));
+        self.uncovered.iter().for_each(|i| t.add(i, false));
+        t
+    }
 }
 
 /// The coverage of every ruleset with cases.
@@ -69,190 +192,215 @@ impl CoverageReport {
         all
     }
 
-    /// Covered items over all items, in percent (100 when there are none).
+    /// Counts over every item of every ruleset (merged).
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        for (i, hit) in self.merged() {
+            t.add(&i, hit);
+        }
+        t
+    }
+
+    /// Covered items over all items (every group), in percent (100 when there are none):
+    /// what `--min-coverage` compares.
     pub fn percent(&self) -> f64 {
-        let all = self.merged();
-        if all.is_empty() {
-            return 100.0;
-        }
-        let hit = all.values().filter(|c| **c).count();
-        hit as f64 * 100.0 / all.len() as f64
+        self.tally().percent()
     }
 }
 
-/// What a trace shows: (kind group, name, line) keys and applied exceptions.
-#[derive(Default)]
-struct Seen {
-    keys: BTreeSet<(&'static str, String, usize)>,
-    names: BTreeSet<(&'static str, String)>,
-    exceptions: BTreeSet<String>,
-}
-
-fn base_name(s: &str) -> String {
-    let s = s.strip_prefix("marginal(").unwrap_or(s);
-    s.split(['[', ',', '('])
-        .next()
-        .unwrap_or(s)
-        .trim()
-        .to_string()
-}
-
-fn collect(node: &TraceNode, seen: &mut Seen) {
-    let group = match node.kind {
-        "def" | "output" | "fund" => Some("def"),
-        "param" => Some("param"),
-        "table" => Some("table"),
-        "bands" => Some("bands"),
-        "catalog" => Some("catalog"),
-        "accumulator" => Some("accumulator"),
-        _ => None,
-    };
-    if let Some(g) = group {
-        let name = base_name(&node.name);
-        seen.names.insert((g, name.clone()));
-        if let Some(line) = node.line {
-            seen.keys.insert((g, name, line));
-        }
-    }
-    if let Some(n) = &node.note {
-        if let Some(rest) = n.strip_prefix("exception `") {
-            if let Some(name) = rest.split('`').next() {
-                seen.exceptions.insert(name.to_string());
-            }
-        }
-    }
-    for c in &node.children {
-        collect(c, seen);
-    }
-}
-
-/// An item, and the test that says whether a trace covers it.
+/// An item, and the hit that covers it.
 struct Probe {
     item: Item,
-    group: &'static str,
-    name: String,
-    /// `Some(line)`: the trace must show this version's line; `None`: any use.
-    line: Option<usize>,
+    hit: Hit,
 }
 
-fn place(map: &SourceMap, span: Span) -> (String, usize) {
+fn place(map: &SourceMap, span: Span) -> (String, usize, usize) {
     map.get(span.file)
-        .map(|f| (f.name.clone(), f.line_col(span.start).0))
+        .map(|f| {
+            let (l, c) = f.line_col(span.start);
+            (f.name.clone(), l, c)
+        })
         .unwrap_or_default()
+}
+
+/// The rule text of `span` on one line, at most 48 characters.
+fn snippet(map: &SourceMap, span: Span) -> String {
+    let text = map
+        .get(span.file)
+        .and_then(|f| f.text.get(span.start as usize..span.end as usize))
+        .unwrap_or("");
+    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 48 {
+        let cut: String = one.chars().take(47).collect();
+        format!("{cut}…")
+    } else {
+        one
+    }
 }
 
 fn probes(rs: &crate::ir::Ruleset, map: &SourceMap) -> Vec<Probe> {
     let mut out = Vec::new();
-    let mut push =
-        |group: &'static str, kind: &str, name: &str, label: String, span: Span, by_line: bool| {
-            let (file, line) = place(map, span);
-            out.push(Probe {
-                item: Item {
-                    file,
-                    line,
-                    kind: kind.to_string(),
-                    name: label,
-                },
-                group,
-                name: name.to_string(),
-                line: by_line.then_some(line),
-            });
-        };
-    for d in &rs.defs {
+    let mut push = |kind: &str, label: String, span: Span, hit: Hit| {
+        let (file, line, _) = place(map, span);
+        out.push(Probe {
+            item: Item {
+                file,
+                line,
+                kind: kind.to_string(),
+                name: label,
+                arm: None,
+            },
+            hit,
+        });
+    };
+    for (i, d) in (0u32..).zip(&rs.defs) {
         let kind = match d.kind {
             crate::ir::DefKind::Def => "def",
             crate::ir::DefKind::Output => "output",
             crate::ir::DefKind::Fund => "fund",
         };
         if d.versions.len() > 1 {
-            for v in &d.versions {
+            for (k, v) in (0u32..).zip(&d.versions) {
                 push(
-                    "def",
                     &format!("{kind} version"),
-                    &d.name,
                     format!("{} ({})", d.name, v.period),
                     v.span,
-                    true,
+                    Hit::DefVersion(i, k),
                 );
             }
         } else {
-            push("def", kind, &d.name, d.name.clone(), d.span, false);
+            push(kind, d.name.clone(), d.span, Hit::Def(i));
         }
     }
-    for p in &rs.params {
-        for v in &p.versions {
-            push(
-                "param",
-                "param version",
-                &p.name,
-                format!("{} ({})", p.name, v.period),
-                v.span,
-                true,
-            );
+    for (i, p) in (0u32..).zip(&rs.params) {
+        for (k, v) in (0u32..).zip(&p.versions) {
+            let label = format!("{} ({})", p.name, v.period);
+            push("param version", label, v.span, Hit::Param(i, k));
         }
     }
-    for t in &rs.tables {
-        for v in &t.versions {
-            push(
-                "table",
-                "table version",
-                &t.name,
-                format!("{} ({})", t.name, v.period),
-                v.span,
-                true,
-            );
+    for (i, t) in (0u32..).zip(&rs.tables) {
+        for (k, v) in (0u32..).zip(&t.versions) {
+            let label = format!("{} ({})", t.name, v.period);
+            push("table version", label, v.span, Hit::Table(i, k));
         }
     }
-    for b in &rs.bands {
-        for v in &b.versions {
-            push(
-                "bands",
-                "bands version",
-                &b.name,
-                format!("{} ({})", b.name, v.period),
-                v.span,
-                true,
-            );
+    for (i, b) in (0u32..).zip(&rs.bands) {
+        for (k, v) in (0u32..).zip(&b.versions) {
+            let label = format!("{} ({})", b.name, v.period);
+            push("bands version", label, v.span, Hit::Bands(i, k));
         }
     }
-    for c in &rs.catalogs {
-        push("catalog", "catalog", &c.name, c.name.clone(), c.span, false);
+    for (i, c) in (0u32..).zip(&rs.catalogs) {
+        push("catalog", c.name.clone(), c.span, Hit::Catalog(i));
     }
-    for a in &rs.accumulators {
-        push(
-            "accumulator",
-            "accumulator",
-            &a.name,
-            a.name.clone(),
-            a.span,
-            false,
-        );
+    for (i, a) in (0u32..).zip(&rs.accumulators) {
+        push("accumulator", a.name.clone(), a.span, Hit::Accumulator(i));
     }
-    for e in &rs.exceptions {
-        push(
-            "exception",
-            "exception",
-            &e.name,
-            e.name.clone(),
-            e.span,
-            false,
-        );
+    for (i, e) in (0u32..).zip(&rs.exceptions) {
+        push("exception", e.name.clone(), e.span, Hit::Exception(i));
     }
+    for (i, f) in (0u32..).zip(&rs.functions) {
+        push("function", f.name.clone(), f.span, Hit::Function(i));
+    }
+    branch_probes(rs, map, &mut out);
     out
 }
 
-fn covered(p: &Probe, seen: &Seen) -> bool {
-    if p.group == "exception" {
-        return seen.exceptions.contains(&p.name);
+/// Every expression tree with the name of what it computes.
+fn owned_bodies(rs: &crate::ir::Ruleset) -> Vec<(String, &Node)> {
+    let mut v: Vec<(String, &Node)> = Vec::new();
+    if let Some(n) = &rs.as_of {
+        v.push(("as_of".into(), n));
     }
-    match p.line {
-        Some(line) => seen.keys.contains(&(p.group, p.name.clone(), line)),
-        None => seen.names.contains(&(p.group, p.name.clone())),
+    for d in &rs.defs {
+        for ver in &d.versions {
+            v.push((format!("`{}`", d.name), &ver.value));
+        }
+    }
+    for e in &rs.exceptions {
+        v.push((format!("exception `{}`", e.name), &e.cond));
+        v.push((format!("exception `{}`", e.name), &e.value));
+    }
+    for a in &rs.accumulators {
+        v.push((format!("`{}`", a.name), &a.add));
+    }
+    for f in &rs.functions {
+        v.push((format!("`{}`", f.name), &f.body));
+    }
+    v
+}
+
+/// One item per arm of every `if` and `match` (iterative: any depth).
+fn branch_probes(rs: &crate::ir::Ruleset, map: &SourceMap, out: &mut Vec<Probe>) {
+    let mut arm = |span: Span, index: u32, at: Span, name: String| {
+        let (file, dl, dc) = place(map, span);
+        let (_, line, _) = place(map, at);
+        out.push(Probe {
+            item: Item {
+                file,
+                line,
+                kind: "branch".into(),
+                name,
+                arm: Some(Arm {
+                    line: dl,
+                    col: dc,
+                    index,
+                }),
+            },
+            hit: Hit::Branch(span, index),
+        });
+    };
+    for (owner, body) in owned_bodies(rs) {
+        let mut stack = vec![body];
+        while let Some(n) = stack.pop() {
+            match &n.kind {
+                NodeKind::If(branches, els) => {
+                    let first = branches
+                        .first()
+                        .map(|(c, _)| snippet(map, c.span))
+                        .unwrap_or_default();
+                    for (k, (c, t)) in (0u32..).zip(branches) {
+                        let word = if k == 0 { "if" } else { "else if" };
+                        let name = format!("{word} {} then (in {owner})", snippet(map, c.span));
+                        arm(n.span, k, t.span, name);
+                    }
+                    let k = u32::try_from(branches.len()).unwrap_or(u32::MAX);
+                    arm(
+                        n.span,
+                        k,
+                        els.span,
+                        format!("else of if {first} (in {owner})"),
+                    );
+                }
+                NodeKind::Match(s, table, arms) => {
+                    let variants = match crate::compile::ty_of(s).unwrap_optional() {
+                        Type::Enum(e) => rs.enums.get(*e as usize).map(|e| &e.variants),
+                        _ => None,
+                    };
+                    let scrut = snippet(map, s.span);
+                    for (k, a) in (0u32..).zip(arms) {
+                        let names: Vec<&str> = table
+                            .iter()
+                            .zip(variants.into_iter().flatten())
+                            .filter(|(t, _)| **t == k)
+                            .map(|(_, v)| v.as_str())
+                            .collect();
+                        if names.is_empty() {
+                            continue;
+                        }
+                        let name = format!("match {scrut}: {} (in {owner})", names.join(", "));
+                        arm(n.span, k, a.span, name);
+                    }
+                }
+                _ => {}
+            }
+            n.for_each_child(|c| stack.push(c));
+        }
     }
 }
 
-/// Settles every case of every ruleset under `paths` with tracing on and measures what
-/// the traces show.
+/// Settles every case of every ruleset under `paths` on the traced path and measures what
+/// the cases exercised.
 pub fn measure(paths: &[PathBuf], limits: &Limits) -> std::io::Result<CoverageReport> {
     let mut dirs = Vec::new();
     for p in paths {
@@ -288,16 +436,13 @@ pub fn measure(paths: &[PathBuf], limits: &Limits) -> std::io::Result<CoverageRe
             continue;
         };
         let map = std::mem::take(&mut checked.map);
-        let mut seen = Seen::default();
+        let mut seen = Hits::new();
         let mut cases = 0;
         for f in cases_files {
             for c in read_cases(&f).unwrap_or_default() {
                 let as_of = c.as_of.as_deref().and_then(|d| Date::parse(d).ok());
-                if let Ok((_, trace)) = rs.evaluate_traced(&c.claim, &EvalOptions { as_of }) {
-                    for n in &trace {
-                        collect(n, &mut seen);
-                    }
-                }
+                let (_, hits) = rs.evaluate_hits(&c.claim, &EvalOptions { as_of });
+                seen.extend(hits);
                 cases += 1;
             }
         }
@@ -308,7 +453,7 @@ pub fn measure(paths: &[PathBuf], limits: &Limits) -> std::io::Result<CoverageRe
             uncovered: Vec::new(),
         };
         for p in probes(&ir, &map) {
-            if covered(&p, &seen) {
+            if seen.contains(&p.hit) {
                 cov.covered.push(p.item);
             } else {
                 cov.uncovered.push(p.item);
@@ -342,33 +487,27 @@ fn pct(hit: usize, all: usize) -> f64 {
     }
 }
 
-/// The human report: per ruleset and per file, then every uncovered item with file:line.
+/// The human report: per ruleset and per file (definitions and data, branches, functions),
+/// then every uncovered item with file:line.
 pub fn render_human(report: &CoverageReport) -> String {
     let mut out =
-        String::from("coverage (from the --explain traces of every case; branches not measured)\n");
+        String::from("coverage (every case settled again, recording what it exercised)\n");
     for r in &report.rulesets {
-        let all = r.covered.len() + r.uncovered.len();
         out.push_str(&format!(
-            "\n{}: {:.1}% ({} of {} items, {} cases)\n",
+            "\n{}: {}, {} cases\n",
             r.ruleset,
-            pct(r.covered.len(), all),
-            r.covered.len(),
-            all,
+            r.tally().summary(),
             r.cases
         ));
-        let mut files: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        let mut files: BTreeMap<&str, Tally> = BTreeMap::new();
         for i in &r.covered {
-            files.entry(&i.file).or_default().0 += 1;
+            files.entry(&i.file).or_default().add(i, true);
         }
         for i in &r.uncovered {
-            files.entry(&i.file).or_default().1 += 1;
+            files.entry(&i.file).or_default().add(i, false);
         }
-        for (f, (hit, miss)) in files {
-            out.push_str(&format!(
-                "  {f}: {:.1}% ({hit} of {})\n",
-                pct(hit, hit + miss),
-                hit + miss
-            ));
+        for (f, t) in files {
+            out.push_str(&format!("  {f}: {}\n", t.summary()));
         }
         for i in &r.uncovered {
             out.push_str(&format!(
@@ -380,32 +519,73 @@ pub fn render_human(report: &CoverageReport) -> String {
     for e in &report.errors {
         out.push_str(&format!("\nerror: {e}\n"));
     }
-    let merged = report.merged();
-    let hit = merged.values().filter(|c| **c).count();
-    out.push_str(&format!(
-        "\ntotal: {:.1}% ({hit} of {} items)\n",
-        report.percent(),
-        merged.len()
-    ));
+    out.push_str(&format!("\ntotal: {}\n", report.tally().summary()));
     out
 }
 
-/// LCOV: one record per rule file, one `DA` line per item (hit count 1 or 0).
+/// LCOV, one record per rule file: `FN`/`FNDA` per user function, `BRDA` per branch arm
+/// (line of its `if` or `match`, the decision's number in the file, the arm, and `-` when
+/// no case reached the decision), `DA` per line holding any other item (hit count 1 or 0).
 pub fn render_lcov(report: &CoverageReport) -> String {
-    let mut by_file: BTreeMap<String, BTreeMap<usize, bool>> = BTreeMap::new();
+    #[derive(Default)]
+    struct FileCov {
+        lines: BTreeMap<usize, bool>,
+        functions: BTreeMap<(usize, String), bool>,
+        /// Decision (line, column) → arm → hit.
+        branches: BTreeMap<(usize, usize), BTreeMap<u32, bool>>,
+    }
+    let mut by_file: BTreeMap<String, FileCov> = BTreeMap::new();
     for (item, hit) in report.merged() {
         let e = by_file.entry(item.file.clone()).or_default();
-        let cur = e.entry(item.line).or_insert(false);
-        *cur = *cur || hit;
+        match (item.group(), item.arm) {
+            (Group::Branches, Some(a)) => {
+                let arms = e.branches.entry((a.line, a.col)).or_default();
+                let cur = arms.entry(a.index).or_insert(false);
+                *cur = *cur || hit;
+            }
+            (g, _) => {
+                if g == Group::Functions {
+                    let cur = e
+                        .functions
+                        .entry((item.line, item.name.clone()))
+                        .or_insert(false);
+                    *cur = *cur || hit;
+                }
+                let cur = e.lines.entry(item.line).or_insert(false);
+                *cur = *cur || hit;
+            }
+        }
     }
     let mut out = String::new();
-    for (file, lines) in by_file {
+    for (file, f) in by_file {
         out.push_str(&format!("TN:\nSF:{file}\n"));
-        for (line, hit) in &lines {
+        for (line, name) in f.functions.keys() {
+            out.push_str(&format!("FN:{line},{name}\n"));
+        }
+        for ((_, name), hit) in &f.functions {
+            out.push_str(&format!("FNDA:{},{name}\n", u8::from(*hit)));
+        }
+        let fnh = f.functions.values().filter(|h| **h).count();
+        out.push_str(&format!("FNF:{}\nFNH:{fnh}\n", f.functions.len()));
+        let (mut brf, mut brh) = (0, 0);
+        for (block, ((line, _), arms)) in f.branches.iter().enumerate() {
+            let reached = arms.values().any(|h| *h);
+            for (arm, hit) in arms {
+                let taken = match (reached, hit) {
+                    (false, _) => "-".to_string(),
+                    (true, h) => u8::from(*h).to_string(),
+                };
+                out.push_str(&format!("BRDA:{line},{block},{arm},{taken}\n"));
+                brf += 1;
+                brh += usize::from(*hit);
+            }
+        }
+        out.push_str(&format!("BRF:{brf}\nBRH:{brh}\n"));
+        for (line, hit) in &f.lines {
             out.push_str(&format!("DA:{line},{}\n", u8::from(*hit)));
         }
-        let lh = lines.values().filter(|h| **h).count();
-        out.push_str(&format!("LF:{}\nLH:{lh}\nend_of_record\n", lines.len()));
+        let lh = f.lines.values().filter(|h| **h).count();
+        out.push_str(&format!("LF:{}\nLH:{lh}\nend_of_record\n", f.lines.len()));
     }
     out
 }

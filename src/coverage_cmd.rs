@@ -8,13 +8,15 @@ use std::path::PathBuf;
 /// The coverage options of `rulec test`.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct CoverageArgs {
-    /// Report which definitions, versions, catalogs and exceptions the cases exercise.
+    /// Report which definitions, versions, catalogs, exceptions, branches (`if`/`match` arms)
+    /// and functions the cases exercise.
     #[arg(long)]
     pub coverage: bool,
     /// Write the coverage as LCOV to FILE (implies --coverage).
     #[arg(long, value_name = "FILE")]
     pub coverage_lcov: Option<PathBuf>,
-    /// Exit 1 when the total coverage is below PCT percent (implies --coverage).
+    /// Exit 1 when the total coverage (every item, branch and function) is below PCT percent
+    /// (implies --coverage).
     #[arg(long, value_name = "PCT")]
     pub min_coverage: Option<f64>,
 }

@@ -5,7 +5,10 @@
 //! memoized, so a definition that no output needs is never evaluated. Every runtime error is a
 //! [`Diagnostic`] pointing at the rule text.
 //!
-//! Tracing is a const generic: `Eval<false>` compiles the trace calls away.
+//! Tracing is a const generic: `Eval<false>` compiles the trace calls away. The traced path
+//! also records what the claim exercised ([`Hits`]: definitions, versions, catalogs,
+//! exceptions, functions, and which arm of every `if` and `match` ran) for
+//! `rulec test --coverage`; the untraced walker and the compiled evaluator pay nothing for it.
 
 use crate::diag::{Code, Diagnostic};
 use crate::explain::{Trace, TraceNode};
@@ -20,6 +23,7 @@ use crate::value::{
 };
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The result of settling one claim.
@@ -229,6 +233,44 @@ pub(crate) fn is_num(v: &Value) -> bool {
     )
 }
 
+/// One thing an evaluation exercised. Indices are into the [`Ruleset`]'s vectors; a version
+/// is its index in its item's sorted versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hit {
+    /// A definition, output or fund was needed.
+    Def(u32),
+    /// A definition's dated version was computed (no exception replaced it).
+    DefVersion(u32, u32),
+    /// A parameter's version was read.
+    Param(u32, u32),
+    /// A table's version was looked up.
+    Table(u32, u32),
+    /// A bands version was applied.
+    Bands(u32, u32),
+    /// A catalog was looked up or tested for membership.
+    Catalog(u32),
+    /// An accumulator was added to.
+    Accumulator(u32),
+    /// An exception applied.
+    Exception(u32),
+    /// A user function was called.
+    Function(u32),
+    /// Arm `k` of the `if` or `match` at this span ran: for an `if` with `n` conditions,
+    /// arms `0..n` are the `then` arms and `n` is the `else`; for a `match`, the arm's
+    /// position as written.
+    Branch(Span, u32),
+}
+
+/// Everything an evaluation exercised (recorded on the traced path only).
+pub type Hits = BTreeSet<Hit>;
+
+fn version_index<T>(versions: &[ir::Version<T>], v: &ir::Version<T>) -> u32 {
+    versions
+        .iter()
+        .position(|x| std::ptr::eq(x, v))
+        .unwrap_or(0) as u32
+}
+
 /// One evaluation of one claim.
 pub struct Eval<'r, const TRACE: bool> {
     rs: &'r Ruleset,
@@ -242,6 +284,8 @@ pub struct Eval<'r, const TRACE: bool> {
     max_steps: u64,
     /// The explanation being built (only when `TRACE`).
     pub trace: Trace,
+    /// What the evaluation exercised so far (only when `TRACE`), kept when it fails.
+    pub hits: Hits,
 }
 
 impl<'r, const TRACE: bool> Eval<'r, TRACE> {
@@ -264,6 +308,15 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             steps: 0,
             max_steps: limits.max_steps,
             trace: Trace::default(),
+            hits: Hits::new(),
+        }
+    }
+
+    /// Records that the evaluation exercised `h` (traced path only).
+    #[inline(always)]
+    fn hit(&mut self, h: Hit) {
+        if TRACE {
+            self.hits.insert(h);
         }
     }
 
@@ -290,6 +343,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             if TRACE {
                 self.trace.begin();
             }
+            self.hit(Hit::Accumulator(i as u32));
             let add = self.eval(&a.add)?;
             let before = self.accum_before.get(i).cloned().unwrap_or(Value::None);
             let sum = exact(exact_add(num(&before), num(&add)), a.span)?;
@@ -347,7 +401,8 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         if TRACE {
             self.trace.begin();
         }
-        let result = self.def_value(d, span);
+        self.hit(Hit::Def(i));
+        let result = self.def_value(d, i, span);
         if let Some(p) = self.in_progress.get_mut(idx) {
             *p = false;
         }
@@ -375,6 +430,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
     fn def_value(
         &mut self,
         d: &'r ir::Def,
+        i: u32,
         span: Span,
     ) -> R<(Value, Span, Option<&'r Cite>, Option<String>)> {
         // Exceptions first: at most one may apply.
@@ -404,6 +460,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                         ),
                     ));
                 }
+                self.hit(Hit::Exception(e));
                 applied = Some(ex);
             }
         }
@@ -417,6 +474,9 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             ));
         }
         let v = in_force(&d.name, &d.versions, self.as_of, span)?;
+        if TRACE {
+            self.hit(Hit::DefVersion(i, version_index(&d.versions, v)));
+        }
         let value = self.eval(&v.value)?;
         Ok((value, v.value.span, v.cite.as_ref(), None))
     }
@@ -478,6 +538,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown parameter"))?;
                 let v = in_force(&p.name, &p.versions, self.as_of, n.span)?;
                 if TRACE {
+                    self.hit(Hit::Param(*i, version_index(&p.versions, v)));
                     let node = TraceNode::new("param", &p.name, fmt_value(&v.value, self.rs))
                         .at(v.span)
                         .period(v.period)
@@ -544,6 +605,9 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     .get(*t as usize)
                     .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown table"))?;
                 let v = in_force(&table.name, &table.versions, self.as_of, n.span)?;
+                if TRACE {
+                    self.hit(Hit::Table(*t, version_index(&table.versions, v)));
+                }
                 match v.value.get(&kv) {
                     Some(x) => {
                         if TRACE {
@@ -585,6 +649,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     .catalogs
                     .get(*c as usize)
                     .ok_or_else(|| fail(Code::CodeNotInCatalog, n.span, "unknown catalog"))?;
+                self.hit(Hit::Catalog(*c));
                 let Value::Text(t) = &code else {
                     return Ok(Value::None);
                 };
@@ -628,6 +693,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             }
             NodeKind::CatalogHas(c, code) => {
                 let code = self.eval(code)?;
+                self.hit(Hit::Catalog(*c));
                 let cat = rs.catalogs.get(*c as usize);
                 let has = match (&code, cat) {
                     (Value::Text(t), Some(cat)) => cat.lookup(t, self.as_of).is_some(),
@@ -720,11 +786,13 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 }
             }
             NodeKind::If(branches, els) => {
-                for (c, t) in branches {
+                for (k, (c, t)) in branches.iter().enumerate() {
                     if self.eval(c)? == Value::Bool(true) {
+                        self.hit(Hit::Branch(n.span, k as u32));
                         return self.eval(t);
                     }
                 }
+                self.hit(Hit::Branch(n.span, branches.len() as u32));
                 self.eval(els)
             }
             NodeKind::Match(s, table, arms) => {
@@ -732,10 +800,14 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 let Value::Enum(_, i) = v else {
                     return Ok(Value::None);
                 };
-                let arm = table.get(i as usize).and_then(|a| arms.get(*a as usize));
-                match arm {
-                    Some(a) => self.eval(a),
-                    None => Ok(Value::None),
+                let k = table.get(i as usize).copied();
+                let arm = k.and_then(|a| arms.get(a as usize));
+                match (k, arm) {
+                    (Some(k), Some(a)) => {
+                        self.hit(Hit::Branch(n.span, k));
+                        self.eval(a)
+                    }
+                    _ => Ok(Value::None),
                 }
             }
             NodeKind::Let(slot, v, body) => {
@@ -749,6 +821,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 let func = rs.functions.get(*f as usize).ok_or_else(|| {
                     fail(Code::Internal, n.span, "internal error: unknown function")
                 })?;
+                self.hit(Hit::Function(*f));
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     vals.push(self.eval(a)?);
@@ -810,6 +883,9 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     .get(*b as usize)
                     .ok_or_else(|| fail(Code::NoVersion, n.span, "unknown bands"))?;
                 let v = in_force(&bands.name, &bands.versions, self.as_of, n.span)?;
+                if TRACE {
+                    self.hit(Hit::Bands(*b, version_index(&bands.versions, v)));
+                }
                 let total = marginal(&v.value, amount).ok_or_else(|| overflow(n.span))?;
                 let out = Value::Money(Money(total));
                 if TRACE {
