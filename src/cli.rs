@@ -70,6 +70,10 @@ enum Cmd {
     Lsp,
     /// What a reform costs: replay claims under BASE and REFORM and compare (docs/impact.md).
     Impact(crate::impact_cmd::ImpactArgs),
+    /// What changed: `rulec diff OLD NEW`, or `rulec diff DIR --at D1 --at D2` (docs/impact.md).
+    Diff(crate::diff_cmd::DiffArgs),
+    /// Every value with its versions and citation status, and the catalogs (docs/impact.md).
+    Audit(crate::diff_cmd::AuditArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -102,6 +106,8 @@ pub fn run() -> i32 {
         Cmd::Fmt(args) => crate::fmt_cmd::run(args),
         Cmd::Lsp => rulec::lsp::run_stdio(),
         Cmd::Impact(args) => crate::impact_cmd::run(args),
+        Cmd::Diff(args) => crate::diff_cmd::run_diff(args),
+        Cmd::Audit(args) => crate::diff_cmd::run_audit(args),
     }
 }
 

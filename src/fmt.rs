@@ -187,6 +187,20 @@ fn comment_text(src: &str) -> String {
         .collect()
 }
 
+/// The text with every comment replaced by one space (strings are left alone), so that two
+/// declarations can be compared on what they mean (`rulec diff`).
+pub fn strip_comments(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut at = 0;
+    for c in scan_comments(src) {
+        out.push_str(src.get(at..c.start).unwrap_or(""));
+        out.push(' ');
+        at = c.end;
+    }
+    out.push_str(src.get(at..).unwrap_or(""));
+    out
+}
+
 fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }

@@ -19,6 +19,7 @@
 //! through the stages.
 
 pub mod api;
+pub mod audit;
 pub mod case_check;
 pub mod check;
 pub mod claim;
@@ -26,6 +27,7 @@ pub mod compile;
 pub mod coverage;
 pub mod csv;
 pub mod diag;
+pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod fmt;
@@ -33,6 +35,7 @@ pub mod fuzzing;
 pub mod hash;
 pub mod impact;
 pub mod impact_html;
+pub mod inventory;
 pub mod io;
 pub mod ir;
 pub mod limits;

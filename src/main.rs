@@ -2,6 +2,7 @@
 
 mod cli;
 mod coverage_cmd;
+mod diff_cmd;
 mod eval_cmd;
 mod fmt_cmd;
 mod impact_cmd;

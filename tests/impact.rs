@@ -7,20 +7,10 @@ use serde_json::{json, Value as Json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rulec");
+mod common;
+use common::copy_dir;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).expect("copy file");
-        }
-    }
-}
+const BIN: &str = env!("CARGO_BIN_EXE_rulec");
 
 /// A small deterministic generator (no dependency, same claims on every machine).
 struct Lcg(u64);
