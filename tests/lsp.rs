@@ -274,6 +274,17 @@ fn an_editor_session() {
     ] {
         assert!(md.contains(want), "{want} not in {md}");
     }
+    // … and for a table: its versions (row counts) with their citation, the one in force.
+    let (l, ch) = find(&original, "table resident_ratio", 7);
+    let md = c.at("textDocument/hover", &jilin, l, ch)["contents"]["value"].to_string();
+    for want in [
+        "table resident_ratio",
+        "layer `jilin`",
+        "| always | `3 rows` | cite assumed |",
+        "In force today",
+    ] {
+        assert!(md.contains(want), "{want} not in {md}");
+    }
     // Hover on an inherited name names its layer.
     let (l, ch) = find(&original, "epidemic_case or code in national", 27);
     let md = c.at("textDocument/hover", &jilin, l, ch)["contents"]["value"].to_string();
