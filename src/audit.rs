@@ -273,6 +273,9 @@ pub fn render_markdown(a: &Audit) -> String {
             format!(", extends {}", r.parents.join(" → "))
         };
         let _ = writeln!(out, "Directory `{}`{extends}.\n", r.dir);
+        if r.values.is_empty() && r.catalogs.is_empty() {
+            out.push_str("No values or catalogs of its own.\n");
+        }
         if !r.values.is_empty() {
             out.push_str("| value | amount | in force | status | source | where |\n");
             out.push_str("|---|---:|---|---|---|---|\n");

@@ -10,12 +10,9 @@
 //! Regenerate after an intended change with `UPDATE_GOLDEN=1 cargo test --test diff_audit`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
 use common::copy_dir;
-
-const BIN: &str = env!("CARGO_BIN_EXE_rulec");
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -44,16 +41,7 @@ fn edit(path: &Path, from: &str, to: &str) {
 }
 
 fn rulec(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run rulec");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    )
+    common::rulec_in(dir, args)
 }
 
 fn temp(name: &str) -> PathBuf {

@@ -8,22 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::copy_dir;
+use common::{copy_dir, Lcg};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rulec");
-
-/// A small deterministic generator (no dependency, same claims on every machine).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
 
 /// 16 persons, 6 to 14 outpatient claims each through 2024, in shuffled order; plus a claim
 /// without `insured.id` and a claim dated before Binzhou's rules.
