@@ -28,10 +28,11 @@
 //! The traced path (`--explain`, `--trace json`) stays on the tree walker, which is also the
 //! reference: `tests/differential.rs` checks that both give identical settlements and errors.
 
+use crate::builtins::{self, NumForm};
 use crate::diag::{Code, Diagnostic};
 use crate::eval::{
-    check_coverage, compare, division_by_zero, exact, fail, in_force, is_num, marginal, mk,
-    no_version, overflow, series_value, zero, Settlement,
+    check_coverage, compare, division_by_zero, exact, fail, in_force, marginal, mk, no_version,
+    overflow, series_value, zero, Settlement,
 };
 use crate::ir::{self, Arith, Builtin, Cmp, DefKind, ListOp, Node, NodeKind, NumKind, Ruleset};
 use crate::limits::Limits;
@@ -927,93 +928,66 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// A built-in on bare decimals, by its registry entry's [`NumForm`] when every argument
+    /// is a number (a date for `OfDate`), else through its value form.
     fn num_call(&mut self, b: Builtin, kind: NumKind, args: &[Node], span: Span) -> F<Decimal> {
+        let Some(c) = builtins::call_of(b) else {
+            return err_node(internal(span, "an unknown built-in"));
+        };
+        let all_num = args.iter().all(|a| ty_of(a).is_numeric());
         let arg = |c: &mut Self, i: usize| -> F<Decimal> {
             match args.get(i) {
                 Some(a) => c.num(a),
                 None => err_node(internal(span, "a missing argument")),
             }
         };
-        match b {
-            Builtin::Min | Builtin::Max if args.iter().all(|a| ty_of(a).is_numeric()) => {
+        match (c.num, all_num) {
+            (Some(NumForm::Fold(f)), true) => {
                 let xs: Vec<F<Decimal>> = args.iter().map(|a| self.num(a)).collect();
-                let min = b == Builtin::Min;
                 Box::new(move |cx| {
                     cx.tick(span)?;
                     let mut it = xs.iter();
                     let mut best = match it.next() {
-                        Some(f) => f(cx)?,
+                        Some(x) => x(cx)?,
                         None => return Err(internal(span, "min/max of nothing")),
                     };
-                    for f in it {
-                        let v = f(cx)?;
-                        if (min && v < best) || (!min && v > best) {
-                            best = v;
-                        }
+                    for x in it {
+                        best = f(best, x(cx)?);
                     }
                     check_int(kind, best, span)
                 })
             }
-            Builtin::Clamp if args.iter().all(|a| ty_of(a).is_numeric()) => {
-                let (x, lo, hi) = (arg(self, 0), arg(self, 1), arg(self, 2));
-                Box::new(move |cx| {
-                    cx.tick(span)?;
-                    let (x, lo, hi) = (x(cx)?, lo(cx)?, hi(cx)?);
-                    let v = if x < lo {
-                        lo
-                    } else if x > hi {
-                        hi
-                    } else {
-                        x
-                    };
-                    check_int(kind, v, span)
-                })
-            }
-            Builtin::Abs => {
+            (Some(NumForm::Unary(f)), true) => {
                 let x = arg(self, 0);
                 Box::new(move |cx| {
                     cx.tick(span)?;
-                    check_int(kind, x(cx)?.abs(), span)
+                    check_int(kind, f(x(cx)?), span)
                 })
             }
-            Builtin::Fixed | Builtin::ToRate | Builtin::ToDecimal | Builtin::ToMoney => {
-                let x = arg(self, 0);
+            (Some(NumForm::Binary(f)), true) => {
+                let (x, y) = (arg(self, 0), arg(self, 1));
                 Box::new(move |cx| {
                     cx.tick(span)?;
-                    x(cx)
+                    let (x, y) = (x(cx)?, y(cx)?);
+                    check_int(kind, exact(f(x, y), span)?, span)
                 })
             }
-            Builtin::Limit => {
-                let (c, l, u) = (arg(self, 0), arg(self, 1), arg(self, 2));
+            (Some(NumForm::Ternary(f)), true) => {
+                let (x, y, z) = (arg(self, 0), arg(self, 1), arg(self, 2));
                 Box::new(move |cx| {
                     cx.tick(span)?;
-                    let (c, l, u) = (c(cx)?, l(cx)?, u(cx)?);
-                    let left = exact(exact_sub(l, u), span)?.max(Decimal::ZERO);
-                    Ok(c.min(left))
+                    let (x, y, z) = (x(cx)?, y(cx)?, z(cx)?);
+                    check_int(kind, exact(f(x, y, z), span)?, span)
                 })
             }
-            Builtin::Remaining => {
-                let (c, u) = (arg(self, 0), arg(self, 1));
-                Box::new(move |cx| {
-                    cx.tick(span)?;
-                    let (c, u) = (c(cx)?, u(cx)?);
-                    Ok(exact(exact_sub(c, u), span)?.max(Decimal::ZERO))
-                })
-            }
-            Builtin::Year | Builtin::Month => {
+            (Some(NumForm::OfDate(f)), _) if args.len() == 1 => {
                 let d = match args.first() {
                     Some(a) => self.date(a),
                     None => err_node(internal(span, "a missing argument")),
                 };
-                let year = b == Builtin::Year;
                 Box::new(move |cx| {
                     cx.tick(span)?;
-                    let d = d(cx)?;
-                    Ok(Decimal::from(if year {
-                        d.year()
-                    } else {
-                        d.month() as i32
-                    }))
+                    Ok(Decimal::from(f(d(cx)?)))
                 })
             }
             _ => {
@@ -1718,91 +1692,35 @@ impl<'a> Compiler<'a> {
         })
     }
 
+    /// A built-in as a value: its numeric form reboxed when it has one that applies, else
+    /// its registry entry's value form on the evaluated arguments (dates, `exists`, text).
     fn val_call(&mut self, b: Builtin, kind: NumKind, args: &[Node], span: Span) -> F<Value> {
-        let all_num = args.iter().all(|a| ty_of(a).is_numeric());
-        match b {
-            Builtin::Min | Builtin::Max | Builtin::Clamp if all_num => {
-                let f = self.num_call(b, kind, args, span);
-                Box::new(move |cx| mk(kind, f(cx)?, span))
-            }
-            Builtin::Abs
-            | Builtin::Fixed
-            | Builtin::Limit
-            | Builtin::Remaining
-            | Builtin::ToRate
-            | Builtin::ToDecimal
-            | Builtin::ToMoney
-            | Builtin::Year
-            | Builtin::Month => {
-                let f = self.num_call(b, kind, args, span);
-                let out = match b {
-                    Builtin::Fixed | Builtin::Limit | Builtin::Remaining | Builtin::ToMoney => {
-                        NumKind::Money
-                    }
-                    Builtin::ToRate => NumKind::Rate,
-                    Builtin::ToDecimal => NumKind::Decimal,
-                    Builtin::Year | Builtin::Month => NumKind::Int,
-                    _ => kind,
-                };
-                Box::new(move |cx| mk(out, f(cx)?, span))
-            }
-            _ => {
-                // Min/max/clamp of dates, exists, text functions: few and small.
-                let vals: Vec<F<Value>> = args.iter().map(|a| self.val(a)).collect();
-                Box::new(move |cx| {
-                    cx.tick(span)?;
-                    let mut v = Vec::with_capacity(vals.len());
-                    for f in &vals {
-                        v.push(f(cx)?);
-                    }
-                    let arg = |i: usize| v.get(i).cloned().unwrap_or(Value::None);
-                    match b {
-                        Builtin::Min | Builtin::Max => {
-                            let mut best = arg(0);
-                            for x in v.iter().skip(1) {
-                                let o = compare(x, &best);
-                                if (b == Builtin::Min && o == Some(Ordering::Less))
-                                    || (b == Builtin::Max && o == Some(Ordering::Greater))
-                                {
-                                    best = x.clone();
-                                }
-                            }
-                            if is_num(&best) {
-                                mk(kind, as_num(&best, span)?, span)
-                            } else {
-                                Ok(best)
-                            }
-                        }
-                        Builtin::Clamp => {
-                            let (x, lo, hi) = (arg(0), arg(1), arg(2));
-                            Ok(if compare(&x, &lo) == Some(Ordering::Less) {
-                                lo
-                            } else if compare(&x, &hi) == Some(Ordering::Greater) {
-                                hi
-                            } else {
-                                x
-                            })
-                        }
-                        Builtin::Exists => Ok(Value::Bool(arg(0).is_some())),
-                        Builtin::Before | Builtin::StartsWith => {
-                            let (Value::Text(t), Value::Text(sep)) = (arg(0), arg(1)) else {
-                                return Err(internal(span, "text was expected"));
-                            };
-                            cx.ticks(t.len() as u64 / 64, span)?;
-                            if b == Builtin::StartsWith {
-                                return Ok(Value::Bool(t.starts_with(&*sep)));
-                            }
-                            let out = match t.find(&*sep) {
-                                Some(i) if !sep.is_empty() => t.get(..i).unwrap_or(""),
-                                _ => &t,
-                            };
-                            Ok(Value::Text(Arc::from(out)))
-                        }
-                        _ => Err(internal(span, "a built-in of no known form")),
-                    }
-                })
-            }
+        let Some(c) = builtins::call_of(b) else {
+            return err_node(internal(span, "an unknown built-in"));
+        };
+        let numeric = match c.num {
+            Some(NumForm::OfDate(_)) => args.len() == 1,
+            Some(_) => args.iter().all(|a| ty_of(a).is_numeric()),
+            None => false,
+        };
+        if numeric {
+            let f = self.num_call(b, kind, args, span);
+            return Box::new(move |cx| mk(kind, f(cx)?, span));
         }
+        let vals: Vec<F<Value>> = args.iter().map(|a| self.val(a)).collect();
+        let (value, cost) = (c.value, c.cost);
+        Box::new(move |cx| {
+            cx.tick(span)?;
+            let mut v = Vec::with_capacity(vals.len());
+            for f in &vals {
+                v.push(f(cx)?);
+            }
+            let extra = cost(&v);
+            if extra > 0 {
+                cx.ticks(extra, span)?;
+            }
+            value(&v, kind, span)
+        })
     }
 }
 

@@ -18,8 +18,7 @@ use crate::ir::{
 use crate::limits::Limits;
 use crate::source::Span;
 use crate::value::{
-    exact_add, exact_div, exact_mul, exact_sub, round_div, round_to, Date, Inexact, Money, Period,
-    Rate, Value,
+    exact_add, exact_div, exact_mul, exact_sub, round_div, round_to, Date, Money, Period, Value,
 };
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -41,9 +40,8 @@ pub struct Settlement {
 
 type R<T> = Result<T, Box<Diagnostic>>;
 
-pub(crate) fn fail(code: Code, span: Span, msg: impl Into<String>) -> Box<Diagnostic> {
-    Box::new(Diagnostic::new(code, span, msg))
-}
+pub use crate::builtins::num;
+pub(crate) use crate::builtins::{compare, exact, fail, mk, overflow, zero};
 
 /// Refuses a claim that no `covers` clause of a ruleset with funds covers: settling it
 /// would pay zeros that look like an answer. Self-contained (no expression evaluation):
@@ -171,66 +169,6 @@ pub fn check_whole_fen(rs: &Ruleset, s: &Settlement) -> R<()> {
     Err(Box::new(d.help(
         "round it where the policy says how: `round(…, 0.01, half_up)`",
     )))
-}
-
-/// Numeric value of a number.
-#[inline]
-pub fn num(v: &Value) -> Decimal {
-    match v {
-        Value::Money(m) => m.0,
-        Value::Rate(r) => r.0,
-        Value::Decimal(d) => *d,
-        Value::Int(i) => Decimal::from(*i),
-        _ => Decimal::ZERO,
-    }
-}
-
-#[inline]
-pub(crate) fn mk(kind: NumKind, d: Decimal, span: Span) -> R<Value> {
-    Ok(match kind {
-        NumKind::Money => Value::Money(Money(d)),
-        NumKind::Rate => Value::Rate(Rate(d)),
-        NumKind::Decimal => Value::Decimal(d),
-        NumKind::Int => {
-            if !d.fract().is_zero() {
-                return Ok(Value::Decimal(d));
-            }
-            Value::Int(
-                i64::try_from(d).map_err(|_| fail(Code::Overflow, span, "an integer overflows"))?,
-            )
-        }
-    })
-}
-
-pub(crate) fn zero(kind: NumKind) -> Value {
-    match kind {
-        NumKind::Money => Value::Money(Money(Decimal::ZERO)),
-        NumKind::Rate => Value::Rate(Rate(Decimal::ZERO)),
-        NumKind::Decimal => Value::Decimal(Decimal::ZERO),
-        NumKind::Int => Value::Int(0),
-    }
-}
-
-#[inline]
-pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
-        (Value::Text(x), Value::Text(y)) => Some(x.cmp(y)),
-        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        (Value::Enum(a, x), Value::Enum(b, y)) if a == b => Some(x.cmp(y)),
-        (Value::None, Value::None) => Some(Ordering::Equal),
-        (Value::None, _) | (_, Value::None) => None,
-        (x, y) if is_num(x) && is_num(y) => Some(num(x).cmp(&num(y))),
-        (x, y) => (x == y).then_some(Ordering::Equal),
-    }
-}
-
-#[inline]
-pub(crate) fn is_num(v: &Value) -> bool {
-    matches!(
-        v,
-        Value::Money(_) | Value::Rate(_) | Value::Decimal(_) | Value::Int(_)
-    )
 }
 
 /// One thing an evaluation exercised. Indices are into the [`Ruleset`]'s vectors; a version
@@ -1091,80 +1029,21 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         }
     }
 
+    /// A built-in, by its registry entry: its value form on the evaluated arguments, after
+    /// the steps its work costs (text searched).
     fn call(&mut self, b: Builtin, kind: NumKind, args: &[Node], span: Span) -> R<Value> {
+        let c = crate::builtins::call_of(b)
+            .ok_or_else(|| fail(Code::Internal, span, "internal error: unknown built-in"))?;
         let mut vals = Vec::with_capacity(args.len());
         for a in args {
             vals.push(self.eval(a)?);
         }
-        let arg = |i: usize| vals.get(i).cloned().unwrap_or(Value::None);
-        let d = |i: usize| num(&arg(i));
-        match b {
-            Builtin::Min | Builtin::Max => {
-                let mut best = arg(0);
-                for v in vals.iter().skip(1) {
-                    let o = compare(v, &best);
-                    if (b == Builtin::Min && o == Some(Ordering::Less))
-                        || (b == Builtin::Max && o == Some(Ordering::Greater))
-                    {
-                        best = v.clone();
-                    }
-                }
-                if is_num(&best) {
-                    mk(kind, num(&best), span)
-                } else {
-                    Ok(best)
-                }
-            }
-            Builtin::Clamp => {
-                let (x, lo, hi) = (arg(0), arg(1), arg(2));
-                let v = if compare(&x, &lo) == Some(Ordering::Less) {
-                    lo
-                } else if compare(&x, &hi) == Some(Ordering::Greater) {
-                    hi
-                } else {
-                    x
-                };
-                if is_num(&v) {
-                    mk(kind, num(&v), span)
-                } else {
-                    Ok(v)
-                }
-            }
-            Builtin::Abs => mk(kind, d(0).abs(), span),
-            Builtin::Year | Builtin::Month => match arg(0) {
-                Value::Date(dt) => Ok(Value::Int(i64::from(if b == Builtin::Year {
-                    dt.year()
-                } else {
-                    dt.month() as i32
-                }))),
-                _ => Ok(Value::None),
-            },
-            Builtin::Fixed => Ok(Value::Money(Money(d(0)))),
-            Builtin::Limit => {
-                let left = exact(exact_sub(d(1), d(2)), span)?.max(Decimal::ZERO);
-                Ok(Value::Money(Money(d(0).min(left))))
-            }
-            Builtin::Remaining => Ok(Value::Money(Money(
-                exact(exact_sub(d(0), d(1)), span)?.max(Decimal::ZERO),
-            ))),
-            Builtin::ToRate => Ok(Value::Rate(Rate(d(0)))),
-            Builtin::ToDecimal => Ok(Value::Decimal(d(0))),
-            Builtin::ToMoney => Ok(Value::Money(Money(d(0)))),
-            Builtin::Exists => Ok(Value::Bool(arg(0).is_some())),
-            Builtin::Before | Builtin::StartsWith => {
-                let (Value::Text(t), Value::Text(sep)) = (arg(0), arg(1)) else {
-                    return Ok(Value::None);
-                };
-                if b == Builtin::StartsWith {
-                    return Ok(Value::Bool(t.starts_with(&*sep)));
-                }
-                let out = match t.find(&*sep) {
-                    Some(i) if !sep.is_empty() => t.get(..i).unwrap_or(""),
-                    _ => &t,
-                };
-                Ok(Value::Text(Arc::from(out)))
-            }
+        let extra = (c.cost)(&vals);
+        if extra > 0 {
+            self.steps = self.steps.saturating_add(extra);
+            self.step(span)?;
         }
+        (c.value)(&vals, kind, span)
     }
 }
 
@@ -1222,40 +1101,6 @@ pub(crate) fn division_by_zero(span: Span) -> Box<Diagnostic> {
         Diagnostic::new(Code::DivisionByZero, span, "division by zero")
             .label("this is zero for this claim")
             .help("guard the division: `if x == 0 then … else a / x`"),
-    )
-}
-
-/// The error of an exact operation that has no exact result.
-pub(crate) fn inexact(e: Inexact, span: Span) -> Box<Diagnostic> {
-    match e {
-        Inexact::Overflow => overflow(span),
-        Inexact::Precision => Box::new(
-            Diagnostic::new(
-                Code::Inexact,
-                span,
-                "this computation has no exact result within 28 digits",
-            )
-            .label("the exact value cannot be kept")
-            .help("round explicitly where the rules allow it: `round(x, 0.01, half_up)`, or for a division `round(a / b, 0.01, half_up)`"),
-        ),
-    }
-}
-
-/// An exact operation's result, or its error at `span`.
-#[inline]
-pub(crate) fn exact(r: Result<Decimal, Inexact>, span: Span) -> R<Decimal> {
-    r.map_err(|e| inexact(e, span))
-}
-
-pub(crate) fn overflow(span: Span) -> Box<Diagnostic> {
-    Box::new(
-        Diagnostic::new(
-            Code::Overflow,
-            span,
-            "this computation overflows an exact decimal",
-        )
-        .label("too large")
-        .help("amounts must stay below 7.9 × 10^28; check the claim's quantities and prices"),
     )
 }
 

@@ -305,40 +305,10 @@ impl std::fmt::Display for AccumPeriod {
     }
 }
 
-/// Built-in functions, resolved.
+/// A built-in function, resolved: its position in [`crate::builtins::BUILTINS`], where its
+/// one entry says how it is checked and computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
-    /// `min(a, b, …)`
-    Min,
-    /// `max(a, b, …)`
-    Max,
-    /// `clamp(x, lo, hi)`
-    Clamp,
-    /// `abs(x)`
-    Abs,
-    /// `year(date)`
-    Year,
-    /// `month(date)`
-    Month,
-    /// `fixed(amount)`: a fixed-amount (定额) payment.
-    Fixed,
-    /// `limit(cost, limit, used)` = `min(cost, max(0, limit − used))`.
-    Limit,
-    /// `remaining(cap, used)` = `max(0, cap − used)`.
-    Remaining,
-    /// `to_rate(decimal)`
-    ToRate,
-    /// `to_decimal(x)`
-    ToDecimal,
-    /// `to_money(decimal)`
-    ToMoney,
-    /// `exists(optional)`
-    Exists,
-    /// `before(text, separator)`
-    Before,
-    /// `starts_with(text, prefix)`
-    StartsWith,
-}
+pub struct Builtin(pub u16);
 
 /// List operations that take a function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod builtins;
 pub mod case_check;
 pub mod check;
 pub mod claim;

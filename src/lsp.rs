@@ -539,32 +539,6 @@ const KEYWORDS: &[&str] = &[
     "none",
 ];
 
-const BUILTINS: &[&str] = &[
-    "min",
-    "max",
-    "clamp",
-    "abs",
-    "round",
-    "year",
-    "month",
-    "fixed",
-    "limit",
-    "remaining",
-    "marginal",
-    "to_money",
-    "to_rate",
-    "to_decimal",
-    "exists",
-    "before",
-    "starts_with",
-    "sum",
-    "count",
-    "any",
-    "all",
-    "map",
-    "filter",
-];
-
 fn today() -> Option<crate::value::Date> {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1433,11 +1407,11 @@ impl Server {
                 "keyword".into(),
             ));
         }
-        for b in BUILTINS {
+        for b in crate::builtins::BUILTINS {
             items.push(item(
-                (*b).into(),
+                b.name.into(),
                 lt::CompletionItemKind::FUNCTION,
-                "built-in".into(),
+                format!("built-in {}", b.signature),
             ));
         }
         Some(lt::CompletionResponse::Array(items))

@@ -1,5 +1,6 @@
 //! Data-driven evaluator cases from `tests/eval/cases.txt`: a rule snippet, a claim, and
 //! the expected settlement fields or the expected error. Analysts add cases without Rust.
+//! Every case is also settled by the reference tree walker, which must agree exactly.
 
 use rulec::api::{EvalOptions, Ruleset};
 use rulec::limits::Limits;
@@ -102,13 +103,31 @@ fn evaluator_cases() {
                 .as_deref()
                 .map(|d| Date::parse(d).expect("as_of date")),
         };
-        let outcome =
-            Ruleset::load_sources("case", &[("case.rulec".into(), src)], Limits::default())
-                .and_then(|rs| {
-                    let s = rs.evaluate_str(&c.claim, &opts)?;
-                    Ok(rs.settlement_json(&s))
-                });
         let where_ = format!("tests/eval/cases.txt:{} ({})", c.line, c.name);
+        let loaded =
+            Ruleset::load_sources("case", &[("case.rulec".into(), src)], Limits::default());
+        // Both evaluators settle every case: the compiled one (checked against the
+        // expectation) and the reference tree walker, which must agree with it exactly.
+        if let Ok(rs) = &loaded {
+            if let Ok(claim) = rs.parse_claim(&c.claim) {
+                let fast = rs.evaluate(&claim, &opts);
+                let slow = rs.evaluate_reference(&claim, &opts);
+                let show = |r: Result<rulec::eval::Settlement, rulec::api::Error>| match r {
+                    Ok(s) => rs.settlement_json(&s).to_string(),
+                    Err(e) => e.render_json(),
+                };
+                let (fast, slow) = (show(fast), show(slow));
+                if fast != slow {
+                    failures.push(format!(
+                        "{where_}: the evaluators differ:\ncompiled:  {fast}\nreference: {slow}"
+                    ));
+                }
+            }
+        }
+        let outcome = loaded.and_then(|rs| {
+            let s = rs.evaluate_str(&c.claim, &opts)?;
+            Ok(rs.settlement_json(&s))
+        });
         match (&c.error, outcome) {
             (Some(want), Err(e)) => {
                 let (code, text) = match want.split_once(": ") {

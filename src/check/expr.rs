@@ -1,6 +1,7 @@
 //! Expressions: name resolution, types and units, and lowering to the compiled tree.
 
 use super::{fits, Checker, Global};
+use crate::builtins::{self, Check, Special, Want, BUILTINS};
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::ir::{Arith, Builtin, Cmp, ListOp, Node, NodeKind, NumKind};
 use crate::source::Span;
@@ -9,33 +10,6 @@ use crate::types::{arith, arith_help, comparable, Show, Type};
 use crate::value::{Money, Rate, RoundMode, Value};
 use rust_decimal::Decimal;
 use std::sync::Arc;
-
-/// Names of the built-in functions, for "did you mean".
-const BUILTINS: &[&str] = &[
-    "min",
-    "max",
-    "clamp",
-    "abs",
-    "round",
-    "year",
-    "month",
-    "fixed",
-    "limit",
-    "remaining",
-    "to_rate",
-    "to_decimal",
-    "to_money",
-    "exists",
-    "before",
-    "starts_with",
-    "sum",
-    "count",
-    "any",
-    "all",
-    "map",
-    "filter",
-    "marginal",
-];
 
 /// Stands in for an argument that is not there (counts are checked first; this keeps the
 /// code free of indexing that could panic).
@@ -966,14 +940,19 @@ impl Checker<'_> {
         if let Some(Global::Function(id)) = self.global(name) {
             return self.call_function(id, f, args, span);
         }
-        let list_fn = matches!(name, "sum" | "count" | "any" | "all" | "map" | "filter")
-            || (matches!(name, "min" | "max")
-                && (args.len() == 1 || args.get(1).is_some_and(|a| matches!(a, Arg::Lambda(..)))));
-        if list_fn {
-            return self.list_call(f, args, span, expect);
+        let found = builtins::lookup(name);
+        if let Some((_, e)) = found {
+            let list_form = e.list.is_some()
+                && (e.call.is_none()
+                    || args.len() == 1
+                    || args.get(1).is_some_and(|a| matches!(a, Arg::Lambda(..))));
+            if let (true, Some(op)) = (list_form, e.list) {
+                return self.list_call(f, op, args, span, expect);
+            }
         }
-        if !BUILTINS.contains(&name) {
-            let sugg = did_you_mean(name, BUILTINS.iter().copied()).map(str::to_string);
+        let Some((id, entry)) = found else {
+            let names = BUILTINS.iter().map(|e| e.name);
+            let sugg = did_you_mean(name, names.clone()).map(str::to_string);
             self.err(
                 Diagnostic::new(
                     Code::UnknownFunction,
@@ -983,7 +962,10 @@ impl Checker<'_> {
                 .label("not a built-in function")
                 .help(match sugg {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the functions are: {}", BUILTINS.join(", ")),
+                    None => format!(
+                        "the functions are: {}",
+                        names.collect::<Vec<_>>().join(", ")
+                    ),
                 }),
             );
             for a in args {
@@ -992,246 +974,205 @@ impl Checker<'_> {
                 }
             }
             return self.error_node(span);
-        }
+        };
         if !self.no_lambdas(args, name) {
             return self.error_node(span);
         }
-        match name {
-            "min" | "max" | "clamp" => {
-                if name == "clamp" && !self.arg_count(f, args, 3, span) {
-                    return self.error_node(span);
-                }
-                if args.len() < 2 {
-                    self.arg_count(f, args, 2, span);
-                    return self.error_node(span);
-                }
-                // Type from the first non-literal argument; literals follow it.
-                let mut ty: Option<Type> = expect
-                    .map(|t| t.unwrap_optional().clone())
-                    .filter(|t| t.is_numeric() || *t == Type::Date);
-                let mut nodes = Vec::new();
-                let mut types = Vec::new();
-                let order: Vec<usize> =
-                    (0..args.len())
-                        .filter(|&i| !matches!(args.get(i), Some(Arg::Expr(e)) if is_num_lit(e)))
-                        .chain((0..args.len()).filter(
-                            |&i| matches!(args.get(i), Some(Arg::Expr(e)) if is_num_lit(e)),
-                        ))
-                        .collect();
-                let mut slots: Vec<Option<Node>> = vec![None; args.len()];
-                for i in order {
-                    let Some(a) = args.get(i) else { continue };
-                    let (n, t) = self.plain(a, ty.as_ref());
-                    if ty.is_none() || ty == Some(Type::Error) {
-                        ty = Some(t.clone());
-                    }
-                    types.push((t, a.span()));
-                    if let Some(s) = slots.get_mut(i) {
-                        *s = Some(n);
-                    }
-                }
-                nodes.extend(slots.into_iter().flatten());
-                let t = ty.unwrap_or(Type::Error);
-                for (at, s) in &types {
-                    if !(t.is_numeric() || t == Type::Date) {
-                        let msg = format!(
-                            "`{name}` compares numbers or dates, not {}",
-                            Show(at, &self.rs)
-                        );
-                        self.err(
-                            Diagnostic::new(Code::TypeMismatch, *s, msg).label("not a number"),
-                        );
-                        return self.error_node(span);
-                    }
-                    if !fits(at, &t) && !fits(&t, at) {
-                        let msg = format!(
-                            "`{name}` needs arguments of one type: {} and {}",
-                            Show(&t, &self.rs),
-                            Show(at, &self.rs)
-                        );
-                        self.err(
-                            Diagnostic::new(Code::Incomparable, *s, msg)
-                                .label(format!("this is {}", Show(at, &self.rs)))
-                                .help(arith_help(BinOp::Sub, &t, at)),
-                        );
-                        return self.error_node(span);
-                    }
-                }
-                let b = match name {
-                    "min" => Builtin::Min,
-                    "max" => Builtin::Max,
-                    _ => Builtin::Clamp,
-                };
-                (node(NodeKind::Call(b, NumKind::of(&t), nodes), span), t)
+        match (entry.special, entry.call) {
+            (Some(Special::Round), _) => self.round(f, args, span, expect),
+            (Some(Special::Marginal), _) => self.marginal(f, args, span),
+            (None, Some(c)) => match c.check {
+                Check::Ordered(exactly) => self.ordered_call(id, exactly, f, args, span, expect),
+                Check::Args(wants, ret) => self.builtin_call(id, wants, ret, f, args, span, expect),
+            },
+            (None, None) => self.error_node(span),
+        }
+    }
+
+    /// `marginal(bands, amount)`.
+    fn marginal(&mut self, f: &ast::Ident, args: &[Arg], span: Span) -> (Node, Type) {
+        if !self.arg_count(f, args, 2, span) {
+            return self.error_node(span);
+        }
+        let bands = match nth(args, 0) {
+            Arg::Expr(Expr {
+                kind: ExprKind::Name(n),
+                ..
+            }) => match self.global(n) {
+                Some(Global::Bands(b)) => Some(b),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(b) = bands else {
+            self.err(
+                Diagnostic::new(
+                    Code::WrongKind,
+                    nth(args, 0).span(),
+                    "`marginal` needs the name of a `bands` declaration first",
+                )
+                .label("not bands")
+                .help("write `marginal(my_bands, amount)`"),
+            );
+            return self.error_node(span);
+        };
+        self.mark_used(Global::Bands(b));
+        self.refs.push((Global::Bands(b), nth(args, 0).span()));
+        let (n, t) = self.plain(nth(args, 1), Some(&Type::Money));
+        self.expect_type(
+            &t,
+            &Type::Money,
+            nth(args, 1).span(),
+            "the amount of `marginal`",
+        );
+        (node(NodeKind::Marginal(b, Box::new(n)), span), Type::Money)
+    }
+
+    /// `min`, `max`, `clamp`: numbers or dates of one type, the first non-literal argument
+    /// giving it.
+    fn ordered_call(
+        &mut self,
+        id: Builtin,
+        exactly: Option<usize>,
+        f: &ast::Ident,
+        args: &[Arg],
+        span: Span,
+        expect: Option<&Type>,
+    ) -> (Node, Type) {
+        let name = f.name.as_str();
+        if let Some(n) = exactly {
+            if !self.arg_count(f, args, n, span) {
+                return self.error_node(span);
             }
-            "abs" => {
-                if !self.arg_count(f, args, 1, span) {
-                    return self.error_node(span);
-                }
-                let (n, t) = self.plain(nth(args, 0), expect);
-                if !t.is_numeric() {
-                    let msg = format!("`abs` applies to numbers, not {}", Show(&t, &self.rs));
+        }
+        if args.len() < 2 {
+            self.arg_count(f, args, 2, span);
+            return self.error_node(span);
+        }
+        // Type from the first non-literal argument; literals follow it.
+        let mut ty: Option<Type> = expect
+            .map(|t| t.unwrap_optional().clone())
+            .filter(|t| t.is_numeric() || *t == Type::Date);
+        let mut nodes = Vec::new();
+        let mut types = Vec::new();
+        let order: Vec<usize> = (0..args.len())
+            .filter(|&i| !matches!(args.get(i), Some(Arg::Expr(e)) if is_num_lit(e)))
+            .chain(
+                (0..args.len())
+                    .filter(|&i| matches!(args.get(i), Some(Arg::Expr(e)) if is_num_lit(e))),
+            )
+            .collect();
+        let mut slots: Vec<Option<Node>> = vec![None; args.len()];
+        for i in order {
+            let Some(a) = args.get(i) else { continue };
+            let (n, t) = self.plain(a, ty.as_ref());
+            if ty.is_none() || ty == Some(Type::Error) {
+                ty = Some(t.clone());
+            }
+            types.push((t, a.span()));
+            if let Some(s) = slots.get_mut(i) {
+                *s = Some(n);
+            }
+        }
+        nodes.extend(slots.into_iter().flatten());
+        let t = ty.unwrap_or(Type::Error);
+        for (at, s) in &types {
+            if !(t.is_numeric() || t == Type::Date) {
+                let msg = format!(
+                    "`{name}` compares numbers or dates, not {}",
+                    Show(at, &self.rs)
+                );
+                self.err(Diagnostic::new(Code::TypeMismatch, *s, msg).label("not a number"));
+                return self.error_node(span);
+            }
+            if !fits(at, &t) && !fits(&t, at) {
+                let msg = format!(
+                    "`{name}` needs arguments of one type: {} and {}",
+                    Show(&t, &self.rs),
+                    Show(at, &self.rs)
+                );
+                self.err(
+                    Diagnostic::new(Code::Incomparable, *s, msg)
+                        .label(format!("this is {}", Show(at, &self.rs)))
+                        .help(arith_help(BinOp::Sub, &t, at)),
+                );
+                return self.error_node(span);
+            }
+        }
+        (node(NodeKind::Call(id, NumKind::of(&t), nodes), span), t)
+    }
+
+    /// A built-in with one parameter per argument ([`Check::Args`]).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the call's parts, passed through once"
+    )]
+    fn builtin_call(
+        &mut self,
+        id: Builtin,
+        wants: &[Want],
+        ret: Option<builtins::Ty>,
+        f: &ast::Ident,
+        args: &[Arg],
+        span: Span,
+        expect: Option<&Type>,
+    ) -> (Node, Type) {
+        let name = f.name.as_str();
+        if !self.arg_count(f, args, wants.len(), span) {
+            return self.error_node(span);
+        }
+        let role = if wants.len() == 1 {
+            "the argument"
+        } else {
+            "an argument"
+        };
+        let mut nodes = Vec::with_capacity(args.len());
+        let mut first: Option<Type> = None;
+        for (a, w) in args.iter().zip(wants) {
+            let hint = match w {
+                Want::Number => expect.cloned(),
+                Want::Is(t) => Some(t.ty()),
+                Want::Convert { .. } => Some(Type::Decimal),
+                Want::Any => None,
+            };
+            let (n, t) = self.plain(a, hint.as_ref());
+            match w {
+                Want::Number if !t.is_numeric() => {
+                    let msg = format!("`{name}` applies to numbers, not {}", Show(&t, &self.rs));
                     self.err(Diagnostic::new(Code::TypeMismatch, span, msg).label("not a number"));
                 }
-                (
-                    node(NodeKind::Call(Builtin::Abs, NumKind::of(&t), vec![n]), span),
-                    t,
-                )
+                Want::Is(want) => {
+                    self.expect_type(&t, &want.ty(), a.span(), &format!("{role} of `{name}`"));
+                }
+                Want::Convert { or_number } => {
+                    let ok = if *or_number {
+                        t.is_numeric()
+                    } else {
+                        matches!(t, Type::Decimal | Type::Int | Type::Error)
+                    };
+                    if !ok {
+                        let msg =
+                            format!("`{name}` converts a decimal, not {}", Show(&t, &self.rs));
+                        self.err(
+                            Diagnostic::new(Code::TypeMismatch, a.span(), msg)
+                                .label("cannot convert")
+                                .help("convert to a decimal first with `to_decimal`"),
+                        );
+                    }
+                }
+                _ => {}
             }
-            "round" => self.round(f, args, span, expect),
-            "year" | "month" => {
-                if !self.arg_count(f, args, 1, span) {
-                    return self.error_node(span);
-                }
-                let (n, t) = self.plain(nth(args, 0), Some(&Type::Date));
-                self.expect_type(
-                    &t,
-                    &Type::Date,
-                    nth(args, 0).span(),
-                    &format!("the argument of `{name}`"),
-                );
-                let b = if name == "year" {
-                    Builtin::Year
-                } else {
-                    Builtin::Month
-                };
-                (
-                    node(NodeKind::Call(b, NumKind::Int, vec![n]), span),
-                    Type::Int,
-                )
-            }
-            "fixed" | "limit" | "remaining" => {
-                let n_args = match name {
-                    "fixed" => 1,
-                    "limit" => 3,
-                    _ => 2,
-                };
-                if !self.arg_count(f, args, n_args, span) {
-                    return self.error_node(span);
-                }
-                let mut nodes = Vec::new();
-                for a in args {
-                    let (n, t) = self.plain(a, Some(&Type::Money));
-                    self.expect_type(
-                        &t,
-                        &Type::Money,
-                        a.span(),
-                        &format!("an argument of `{name}`"),
-                    );
-                    nodes.push(n);
-                }
-                let b = match name {
-                    "fixed" => Builtin::Fixed,
-                    "limit" => Builtin::Limit,
-                    _ => Builtin::Remaining,
-                };
-                (
-                    node(NodeKind::Call(b, NumKind::Money, nodes), span),
-                    Type::Money,
-                )
-            }
-            "to_rate" | "to_decimal" | "to_money" => {
-                if !self.arg_count(f, args, 1, span) {
-                    return self.error_node(span);
-                }
-                let (n, t) = self.plain(nth(args, 0), Some(&Type::Decimal));
-                let (ok, b, out) = match name {
-                    "to_rate" => (
-                        matches!(t, Type::Decimal | Type::Int | Type::Error),
-                        Builtin::ToRate,
-                        Type::Rate,
-                    ),
-                    "to_money" => (
-                        matches!(t, Type::Decimal | Type::Int | Type::Error),
-                        Builtin::ToMoney,
-                        Type::Money,
-                    ),
-                    _ => (t.is_numeric(), Builtin::ToDecimal, Type::Decimal),
-                };
-                if !ok {
-                    let msg = format!("`{name}` converts a decimal, not {}", Show(&t, &self.rs));
-                    self.err(
-                        Diagnostic::new(Code::TypeMismatch, nth(args, 0).span(), msg)
-                            .label("cannot convert")
-                            .help("convert to a decimal first with `to_decimal`"),
-                    );
-                }
-                (
-                    node(NodeKind::Call(b, NumKind::of(&out), vec![n]), span),
-                    out,
-                )
-            }
-            "exists" => {
-                if !self.arg_count(f, args, 1, span) {
-                    return self.error_node(span);
-                }
-                let (n, _) = self.plain(nth(args, 0), None);
-                (
-                    node(NodeKind::Call(Builtin::Exists, NumKind::Int, vec![n]), span),
-                    Type::Bool,
-                )
-            }
-            "before" | "starts_with" => {
-                if !self.arg_count(f, args, 2, span) {
-                    return self.error_node(span);
-                }
-                let mut nodes = Vec::new();
-                for a in args {
-                    let (n, t) = self.plain(a, Some(&Type::Text));
-                    self.expect_type(
-                        &t,
-                        &Type::Text,
-                        a.span(),
-                        &format!("an argument of `{name}`"),
-                    );
-                    nodes.push(n);
-                }
-                let (b, t) = if name == "before" {
-                    (Builtin::Before, Type::Text)
-                } else {
-                    (Builtin::StartsWith, Type::Bool)
-                };
-                (node(NodeKind::Call(b, NumKind::Int, nodes), span), t)
-            }
-            "marginal" => {
-                if !self.arg_count(f, args, 2, span) {
-                    return self.error_node(span);
-                }
-                let bands = match nth(args, 0) {
-                    Arg::Expr(Expr {
-                        kind: ExprKind::Name(n),
-                        ..
-                    }) => match self.global(n) {
-                        Some(Global::Bands(b)) => Some(b),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                let Some(b) = bands else {
-                    self.err(
-                        Diagnostic::new(
-                            Code::WrongKind,
-                            nth(args, 0).span(),
-                            "`marginal` needs the name of a `bands` declaration first",
-                        )
-                        .label("not bands")
-                        .help("write `marginal(my_bands, amount)`"),
-                    );
-                    return self.error_node(span);
-                };
-                self.mark_used(Global::Bands(b));
-                self.refs.push((Global::Bands(b), nth(args, 0).span()));
-                let (n, t) = self.plain(nth(args, 1), Some(&Type::Money));
-                self.expect_type(
-                    &t,
-                    &Type::Money,
-                    nth(args, 1).span(),
-                    "the amount of `marginal`",
-                );
-                (node(NodeKind::Marginal(b, Box::new(n)), span), Type::Money)
-            }
-            _ => self.error_node(span),
+            first.get_or_insert(t);
+            nodes.push(n);
         }
+        let out = match ret {
+            Some(t) => t.ty(),
+            None => first.unwrap_or(Type::Error),
+        };
+        (
+            node(NodeKind::Call(id, NumKind::of(&out), nodes), span),
+            out,
+        )
     }
 
     /// A call of a user function: arguments are checked in the caller's scope against the
@@ -1363,12 +1304,13 @@ impl Checker<'_> {
     fn list_call(
         &mut self,
         f: &ast::Ident,
+        op: ListOp,
         args: &[Arg],
         span: Span,
         expect: Option<&Type>,
     ) -> (Node, Type) {
         let name = f.name.as_str();
-        let needs_fn = matches!(name, "any" | "all" | "map" | "filter");
+        let needs_fn = matches!(op, ListOp::Any | ListOp::All | ListOp::Map | ListOp::Filter);
         let (min_args, max_args) = if needs_fn { (2, 2) } else { (1, 2) };
         if args.len() < min_args || args.len() > max_args {
             self.err(
@@ -1414,26 +1356,16 @@ impl Checker<'_> {
                     return self.error_node(span);
                 };
                 self.locals.push((v.name.clone(), slot, elem.clone()));
-                let body_expect = match name {
-                    "count" | "any" | "all" | "filter" => Some(Type::Bool),
-                    "sum" | "min" | "max" => expect.cloned(),
-                    _ => None,
+                let body_expect = match op {
+                    ListOp::Count | ListOp::Any | ListOp::All | ListOp::Filter => Some(Type::Bool),
+                    ListOp::Sum | ListOp::Min | ListOp::Max => expect.cloned(),
+                    ListOp::Map => None,
                 };
                 let r = self.expr(b, body_expect.as_ref());
                 self.locals.pop();
                 Some((r, b.span))
             }
             None => None,
-        };
-        let op = match name {
-            "map" => ListOp::Map,
-            "filter" => ListOp::Filter,
-            "sum" => ListOp::Sum,
-            "count" => ListOp::Count,
-            "any" => ListOp::Any,
-            "all" => ListOp::All,
-            "min" => ListOp::Min,
-            _ => ListOp::Max,
         };
         let value_t = body
             .as_ref()
@@ -1702,20 +1634,8 @@ impl Checker<'_> {
 }
 
 fn signature(name: &str) -> String {
-    match name {
-        "min" | "max" => format!("`{name}(a, b, …)`, or `{name}(list, x => value)`"),
-        "clamp" => "`clamp(x, low, high)`".into(),
-        "round" => "`round(x, 0.01, half_up)`: value, unit, mode".into(),
-        "limit" => "`limit(cost, limit, used)` pays min(cost, limit − used)".into(),
-        "remaining" => "`remaining(cap, used)` is max(0, cap − used)".into(),
-        "fixed" => "`fixed(amount)` pays the amount whatever the cost".into(),
-        "sum" => "`sum(list)` or `sum(list, x => value)`".into(),
-        "count" => "`count(list)` or `count(list, x => condition)`".into(),
-        "any" | "all" | "filter" => format!("`{name}(list, x => condition)`"),
-        "map" => "`map(list, x => value)`".into(),
-        "marginal" => "`marginal(bands, amount)`".into(),
-        "before" => "`before(text, separator)`".into(),
-        "starts_with" => "`starts_with(text, prefix)`".into(),
-        _ => format!("`{name}(x)`"),
+    match builtins::lookup(name) {
+        Some((_, e)) => e.signature.to_string(),
+        None => format!("`{name}(x)`"),
     }
 }
