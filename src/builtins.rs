@@ -10,8 +10,8 @@
 //! (`sum(xs, x => …)`) and the special forms (`round`, `marginal`) have an entry for their
 //! name and signature; their typing and evaluation have nodes of their own.
 //!
-//! Below the registry are the value helpers both evaluators share (`num`, `mk`, `compare`,
-//! exact arithmetic errors).
+//! Below the registry are the helpers both evaluators share: the list functions' loop
+//! ([`list_op`]), `num`, `mk`, `compare`, exact-arithmetic errors.
 
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{Builtin, ListOp, NumKind};
@@ -592,6 +592,117 @@ pub fn call_of(b: Builtin) -> Option<&'static Call> {
 }
 
 // ------------------------------------------------------------ helpers both evaluators share
+
+/// A condition's value (anything else is the internal error `E0739`: the checker proved it).
+fn truth(v: &Value, span: Span) -> R<bool> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        _ => Err(internal(span, "a condition was expected")),
+    }
+}
+
+/// A number's value (anything else is the internal error `E0739`).
+fn number(v: &Value, span: Span) -> R<Decimal> {
+    if is_num(v) {
+        Ok(num(v))
+    } else {
+        Err(internal(span, "a number was expected"))
+    }
+}
+
+/// A list function (`sum`, `count`, `any`, `all`, `map`, `filter`, `min`, `max` of a list)
+/// over `items`, for both evaluators: `apply` gives an item's value (its body's value, or
+/// the item itself when there is no body), with whatever binding and step counting the
+/// evaluator does.
+pub(crate) fn list_op<C>(
+    cx: &mut C,
+    op: ListOp,
+    items: &[Value],
+    has_body: bool,
+    kind: NumKind,
+    span: Span,
+    mut apply: impl FnMut(&mut C, &Value) -> R<Value>,
+) -> R<Value> {
+    match op {
+        ListOp::Map => {
+            let mut out = Vec::with_capacity(items.len());
+            for x in items {
+                out.push(apply(cx, x)?);
+            }
+            Ok(Value::List(Arc::from(out)))
+        }
+        ListOp::Filter => {
+            let mut out = Vec::new();
+            for x in items {
+                if truth(&apply(cx, x)?, span)? {
+                    out.push(x.clone());
+                }
+            }
+            Ok(Value::List(Arc::from(out)))
+        }
+        ListOp::Sum => {
+            let mut total = Decimal::ZERO;
+            for x in items {
+                let v = apply(cx, x)?;
+                total = exact(crate::value::exact_add(total, number(&v, span)?), span)?;
+            }
+            if items.is_empty() {
+                return Ok(zero(kind));
+            }
+            mk(kind, total, span)
+        }
+        ListOp::Count => {
+            let mut c = 0i64;
+            for x in items {
+                if !has_body || truth(&apply(cx, x)?, span)? {
+                    c += 1;
+                }
+            }
+            Ok(Value::Int(c))
+        }
+        ListOp::Any | ListOp::All => {
+            let any = op == ListOp::Any;
+            for x in items {
+                if truth(&apply(cx, x)?, span)? == any {
+                    return Ok(Value::Bool(any));
+                }
+            }
+            Ok(Value::Bool(!any))
+        }
+        ListOp::Min | ListOp::Max => {
+            let want = if op == ListOp::Min {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+            let mut best: Option<Value> = None;
+            for x in items {
+                let v = apply(cx, x)?;
+                let better = match &best {
+                    None => true,
+                    Some(b) => compare(&v, b) == Some(want),
+                };
+                if better {
+                    best = Some(v);
+                }
+            }
+            best.ok_or_else(|| {
+                Box::new(
+                    Diagnostic::new(
+                        Code::EmptyAggregate,
+                        span,
+                        format!(
+                            "`{}` of an empty list",
+                            if op == ListOp::Min { "min" } else { "max" }
+                        ),
+                    )
+                    .label("the list is empty for this claim")
+                    .help("guard it: `if count(xs) > 0 then max(xs, …) else 0`"),
+                )
+            })
+        }
+    }
+}
 
 /// A runtime error at `span`.
 pub(crate) fn fail(code: Code, span: Span, msg: impl Into<String>) -> Box<Diagnostic> {

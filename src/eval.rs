@@ -937,96 +937,21 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
         kind: NumKind,
         span: Span,
     ) -> R<Value> {
-        let apply = |this: &mut Self, x: &Value| -> R<Value> {
-            match body {
+        crate::builtins::list_op(
+            self,
+            op,
+            items,
+            body.is_some(),
+            kind,
+            span,
+            |this, x| match body {
                 Some(b) => {
                     this.set_local(slot, x.clone());
                     this.eval(b)
                 }
                 None => Ok(x.clone()),
-            }
-        };
-        match op {
-            ListOp::Map => {
-                let mut out = Vec::with_capacity(items.len());
-                for x in items.iter() {
-                    out.push(apply(self, x)?);
-                }
-                Ok(Value::List(Arc::from(out)))
-            }
-            ListOp::Filter => {
-                let mut out = Vec::new();
-                for x in items.iter() {
-                    if apply(self, x)? == Value::Bool(true) {
-                        out.push(x.clone());
-                    }
-                }
-                Ok(Value::List(Arc::from(out)))
-            }
-            ListOp::Sum => {
-                let mut total = Decimal::ZERO;
-                for x in items.iter() {
-                    let v = apply(self, x)?;
-                    total = exact(exact_add(total, num(&v)), span)?;
-                }
-                if items.is_empty() {
-                    return Ok(zero(kind));
-                }
-                mk(kind, total, span)
-            }
-            ListOp::Count => {
-                let mut c = 0i64;
-                for x in items.iter() {
-                    if body.is_none() || apply(self, x)? == Value::Bool(true) {
-                        c += 1;
-                    }
-                }
-                Ok(Value::Int(c))
-            }
-            ListOp::Any | ListOp::All => {
-                for x in items.iter() {
-                    let t = apply(self, x)? == Value::Bool(true);
-                    if op == ListOp::Any && t {
-                        return Ok(Value::Bool(true));
-                    }
-                    if op == ListOp::All && !t {
-                        return Ok(Value::Bool(false));
-                    }
-                }
-                Ok(Value::Bool(op == ListOp::All))
-            }
-            ListOp::Min | ListOp::Max => {
-                let mut best: Option<Value> = None;
-                for x in items.iter() {
-                    let v = apply(self, x)?;
-                    let better = match &best {
-                        None => true,
-                        Some(b) => {
-                            let o = compare(&v, b);
-                            (op == ListOp::Min && o == Some(Ordering::Less))
-                                || (op == ListOp::Max && o == Some(Ordering::Greater))
-                        }
-                    };
-                    if better {
-                        best = Some(v);
-                    }
-                }
-                best.ok_or_else(|| {
-                    Box::new(
-                        Diagnostic::new(
-                            Code::EmptyAggregate,
-                            span,
-                            format!(
-                                "`{}` of an empty list",
-                                if op == ListOp::Min { "min" } else { "max" }
-                            ),
-                        )
-                        .label("the list is empty for this claim")
-                        .help("guard it: `if count(xs) > 0 then max(xs, …) else 0`"),
-                    )
-                })
-            }
-        }
+            },
+        )
     }
 
     /// A built-in, by its registry entry: its value form on the evaluated arguments, after
