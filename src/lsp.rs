@@ -898,7 +898,15 @@ impl Server {
             }
             return Some(markdown(rows.join("\n\n---\n\n")));
         }
-        let (_, found) = self.resolve(fi, off)?;
+        let Some((_, found)) = self.resolve(fi, off) else {
+            // A built-in function: its signature, from the registry.
+            let (s, e) = word_at(text, off)?;
+            let b = crate::builtins::lookup(text.get(s..e)?)?.1;
+            return Some(markdown(format!(
+                "built-in function `{}`\n\n{}\n",
+                b.name, b.signature
+            )));
+        };
         let d = self.decl(found)?;
         let mut md = format!("```rulec\n{}\n```\n", self.signature(d));
         let file = self

@@ -125,3 +125,36 @@ fn every_example_in_the_language_reference_checks() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 20, "only {checked} examples found");
 }
+
+/// The built-in functions of docs/language.md are those of the registry (`src/builtins.rs`):
+/// each one the checker knows is documented, and the table names no other.
+#[test]
+fn every_built_in_function_is_documented_and_no_other() {
+    let doc = std::fs::read_to_string("docs/language.md").expect("docs/language.md");
+    let names: Vec<&str> = rulec::builtins::BUILTINS.iter().map(|e| e.name).collect();
+    for n in &names {
+        assert!(
+            doc.contains(&format!("`{n}(")),
+            "`{n}` is a built-in function but docs/language.md does not show it called"
+        );
+    }
+    let table = doc
+        .split("### Built-in functions")
+        .nth(1)
+        .and_then(|t| t.split("```").next())
+        .expect("the built-in functions table");
+    let mut listed = 0;
+    for cell in table.lines().filter_map(|l| l.split('|').nth(1)) {
+        for call in cell.split('`').skip(1).step_by(2) {
+            let Some((name, _)) = call.split_once('(') else {
+                continue;
+            };
+            assert!(
+                names.contains(&name),
+                "docs/language.md lists `{name}`, no built-in"
+            );
+            listed += 1;
+        }
+    }
+    assert!(listed >= 15, "only {listed} functions in the table");
+}

@@ -285,6 +285,13 @@ fn an_editor_session() {
     ] {
         assert!(md.contains(want), "{want} not in {md}");
     }
+    // Hover on a built-in function: its signature, from the registry.
+    let (l, ch) = find(&original, "round(", 1);
+    let md = c.at("textDocument/hover", &jilin, l, ch)["contents"]["value"].to_string();
+    assert!(
+        md.contains("built-in function `round`") && md.contains("value, unit, mode"),
+        "{md}"
+    );
     // Hover on an inherited name names its layer.
     let (l, ch) = find(&original, "epidemic_case or code in national", 27);
     let md = c.at("textDocument/hover", &jilin, l, ch)["contents"]["value"].to_string();
