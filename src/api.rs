@@ -51,6 +51,7 @@ pub struct Error {
     /// The diagnostics (errors first).
     pub diagnostics: Vec<Diagnostic>,
     map: Arc<SourceMap>,
+    malformed: bool,
 }
 
 impl Error {
@@ -59,6 +60,7 @@ impl Error {
         Error {
             diagnostics: vec![d],
             map: Arc::new(SourceMap::new()),
+            malformed: false,
         }
     }
 
@@ -66,7 +68,15 @@ impl Error {
         Error {
             diagnostics: vec![d],
             map: map.clone(),
+            malformed: false,
         }
+    }
+
+    /// True when the claim's text itself was refused before any ruleset read it: over the
+    /// size limit, not UTF-8, not JSON, or a key given twice ([`crate::claim::parse_strict`]).
+    /// The CLI prints these in a shorter form (`error[E0710]: …`).
+    pub fn is_malformed_claim(&self) -> bool {
+        self.malformed
     }
 
     /// Rendered for people (no colour).
@@ -102,6 +112,7 @@ impl From<RunError> for Error {
         Error {
             diagnostics: vec![Diagnostic::global(Code::RulesetErrors, e.to_string())],
             map: Arc::new(SourceMap::new()),
+            malformed: false,
         }
     }
 }
@@ -129,7 +140,11 @@ fn from_report(mut report: CheckReport, limits: Limits) -> Result<Ruleset, Error
         )
         .help("run `rulec check` on it and fix the errors below")];
         diagnostics.extend(errors);
-        return Err(Error { diagnostics, map });
+        return Err(Error {
+            diagnostics,
+            map,
+            malformed: false,
+        });
     }
     match report.rulesets.pop() {
         Some((_, ir)) => {
@@ -192,42 +207,66 @@ impl Ruleset {
 
     /// Settles a claim given as JSON text.
     pub fn evaluate_str(&self, claim: &str, opts: &EvalOptions) -> Result<Settlement, Error> {
-        let j = self.parse_claim(claim)?;
-        self.evaluate(&j, opts)
+        self.evaluate_bytes(claim.as_bytes(), opts)
     }
 
     /// Parses claim JSON text, exactly and within the limits.
     pub fn parse_claim(&self, text: &str) -> Result<Json, Error> {
-        if text.len() > self.limits.max_claim_bytes {
-            return Err(Error::one(
-                Diagnostic::global(
-                    Code::ClaimTooLarge,
-                    format!(
-                        "the claim is {} bytes, over the limit of {}",
-                        text.len(),
-                        self.limits.max_claim_bytes
-                    ),
-                ),
-                &self.map,
-            ));
+        parse_claim_text(text, &self.limits, &self.map)
+    }
+
+    /// Settles a claim given as JSON bytes: the claim is read straight into the declared
+    /// input's values, with no JSON tree in between (`crate::claim::decode`). This is the
+    /// fast path of `rulec eval`, replay and the Python package; it gives the same
+    /// settlements and the same diagnostics as [`Ruleset::evaluate`] on the parsed claim.
+    pub fn evaluate_bytes(&self, claim: &[u8], opts: &EvalOptions) -> Result<Settlement, Error> {
+        let (input, accs) = self.decode(claim)?;
+        self.settle_values(input, accs, opts)
+    }
+
+    /// Reads claim bytes into the input's value and the running totals (missing = 0).
+    fn decode(&self, bytes: &[u8]) -> Result<(Value, Vec<Value>), Error> {
+        if bytes.len() > self.limits.max_claim_bytes {
+            return Err(too_large(bytes.len(), &self.limits, &self.map));
         }
-        crate::claim::parse_strict(text).map_err(|e| {
-            let text = if e.path.is_empty() {
-                e.message
-            } else {
-                format!("{}: {}", e.path, e.message)
-            };
-            Error::one(
-                Diagnostic::global(e.code, text)
-                    .help("the claim is one JSON object; see docs/claim-schema.md"),
-                &self.map,
-            )
-        })
+        match crate::claim::decode(&self.ir, &self.limits, bytes) {
+            Ok(Some(d)) => {
+                let accs = self
+                    .ir
+                    .accumulators
+                    .iter()
+                    .zip(d.accumulators)
+                    .map(|(a, v)| v.unwrap_or_else(|| zero_of(&a.ty)))
+                    .collect();
+                Ok((d.input, accs))
+            }
+            Ok(None) => self.read(&self.parse_bytes(bytes)?),
+            // One diagnostic per cause, the same on every path: the tree reader's.
+            Err(fast) => match self.parse_bytes(bytes).and_then(|j| self.read(&j)) {
+                Err(e) => Err(e),
+                Ok(_) => Err(self.claim_error(fast.code, fast.path, fast.message)),
+            },
+        }
+    }
+
+    fn parse_bytes(&self, bytes: &[u8]) -> Result<Json, Error> {
+        parse_claim_bytes(bytes, &self.limits, &self.map)
     }
 
     /// Settles a claim.
     pub fn evaluate(&self, claim: &Json, opts: &EvalOptions) -> Result<Settlement, Error> {
-        let (input, as_of, accs) = self.prepare(claim, opts)?;
+        let (input, accs) = self.read(claim)?;
+        self.settle_values(input, accs, opts)
+    }
+
+    /// Settles the input's value with the running totals it starts from.
+    fn settle_values(
+        &self,
+        input: Value,
+        accs: Vec<Value>,
+        opts: &EvalOptions,
+    ) -> Result<Settlement, Error> {
+        let as_of = self.as_of(&input, &accs, opts)?;
         SCRATCH.with(|cell| {
             let mut fresh = crate::compile::Scratch::default();
             let mut guard = cell.try_borrow_mut();
@@ -304,30 +343,37 @@ impl Ruleset {
         claim: &Json,
         opts: &EvalOptions,
     ) -> Result<(Value, Date, Vec<Value>), Error> {
-        let claim_err = |code: Code, path: String, message: String| {
-            let text = if path.is_empty() {
-                message
-            } else {
-                format!("{path}: {message}")
-            };
-            Error::one(
-                Diagnostic::global(code, text)
-                    .help("the claim must fit the ruleset's declared input"),
-                &self.map,
-            )
+        let (input, accs) = self.read(claim)?;
+        let as_of = self.as_of(&input, &accs, opts)?;
+        Ok((input, as_of, accs))
+    }
+
+    fn claim_error(&self, code: Code, path: String, message: String) -> Error {
+        let text = if path.is_empty() {
+            message
+        } else {
+            format!("{path}: {message}")
         };
+        Error::one(
+            Diagnostic::global(code, text).help("the claim must fit the ruleset's declared input"),
+            &self.map,
+        )
+    }
+
+    /// Reads parsed claim JSON into the input's value and the running totals (missing = 0).
+    fn read(&self, claim: &Json) -> Result<(Value, Vec<Value>), Error> {
         let reader = Reader::new(&self.ir, &self.limits);
         let input = match &self.ir.input {
             Some((_, ty)) => reader
                 .read(claim, ty, &mut String::new(), 0)
-                .map_err(|e| claim_err(e.code, e.path, e.message))?,
+                .map_err(|e| self.claim_error(e.code, e.path, e.message))?,
             None => Value::None,
         };
         let mut accs = Vec::with_capacity(self.ir.accumulators.len());
         let given = claim.get("accumulators");
         if let Some(g) = given {
             if !g.is_object() {
-                return Err(claim_err(
+                return Err(self.claim_error(
                     Code::InvalidClaim,
                     "accumulators".into(),
                     "expected an object of running totals".into(),
@@ -338,52 +384,47 @@ impl Ruleset {
             let v = match given.and_then(|g| g.get(&a.name)) {
                 Some(j) => reader
                     .read(j, &a.ty, &mut format!("accumulators.{}", a.name), 1)
-                    .map_err(|e| claim_err(e.code, e.path, e.message))?,
-                None => match a.ty {
-                    Type::Money => Value::Money(Money::default()),
-                    Type::Rate => Value::Rate(Rate::default()),
-                    Type::Int => Value::Int(0),
-                    _ => Value::Decimal(rust_decimal::Decimal::ZERO),
-                },
+                    .map_err(|e| self.claim_error(e.code, e.path, e.message))?,
+                None => zero_of(&a.ty),
             };
             accs.push(v);
         }
-        let as_of = match (opts.as_of, &self.ir.as_of) {
-            (Some(d), _) => d,
+        Ok((input, accs))
+    }
+
+    /// The evaluation date: `--as-of`, else the ruleset's `as_of` on the claim.
+    fn as_of(&self, input: &Value, accs: &[Value], opts: &EvalOptions) -> Result<Date, Error> {
+        match (opts.as_of, &self.ir.as_of) {
+            (Some(d), _) => Ok(d),
             (None, Some(node)) => {
                 let mut ev: Eval<'_, false> = Eval::new(
                     &self.ir,
                     input.clone(),
                     Date::MIN,
-                    accs.clone(),
+                    accs.to_vec(),
                     &self.limits,
                 );
                 match ev.eval(node) {
-                    Ok(Value::Date(d)) => d,
-                    Ok(_) => {
-                        return Err(Error::one(
-                            Diagnostic::global(
-                                Code::NoEvaluationDate,
-                                "the claim gives no evaluation date",
-                            ),
-                            &self.map,
-                        ))
-                    }
-                    Err(d) => return Err(Error::one(*d, &self.map)),
+                    Ok(Value::Date(d)) => Ok(d),
+                    Ok(_) => Err(Error::one(
+                        Diagnostic::global(
+                            Code::NoEvaluationDate,
+                            "the claim gives no evaluation date",
+                        ),
+                        &self.map,
+                    )),
+                    Err(d) => Err(Error::one(*d, &self.map)),
                 }
             }
-            (None, None) => {
-                return Err(Error::one(
-                    Diagnostic::global(
-                        Code::NoEvaluationDate,
-                        "the ruleset declares no `as_of` and no date was given",
-                    )
-                    .help("declare `as_of claim.settlement_date`, or pass `--as-of DATE`"),
-                    &self.map,
-                ))
-            }
-        };
-        Ok((input, as_of, accs))
+            (None, None) => Err(Error::one(
+                Diagnostic::global(
+                    Code::NoEvaluationDate,
+                    "the ruleset declares no `as_of` and no date was given",
+                )
+                .help("declare `as_of claim.settlement_date`, or pass `--as-of DATE`"),
+                &self.map,
+            )),
+        }
     }
 
     /// The settlement as JSON: outputs, `funds`, `accumulators`; decimals as strings.
@@ -409,9 +450,116 @@ impl Ruleset {
         Json::Object(m)
     }
 
+    /// Appends the settlement's JSON to `out` on one line, exactly the text of
+    /// `settlement_json(s).to_string()`, without building it: values are formatted straight
+    /// into the buffer, so a batch reuses one `Vec<u8>` for every line.
+    pub fn write_settlement(&self, s: &Settlement, out: &mut Vec<u8>) {
+        self.write_with(s, out, false);
+    }
+
+    /// As [`Ruleset::write_settlement`], indented like `serde_json::to_string_pretty`.
+    pub fn write_settlement_pretty(&self, s: &Settlement, out: &mut Vec<u8>) {
+        self.write_with(s, out, true);
+    }
+
+    fn write_with(&self, s: &Settlement, out: &mut Vec<u8>, pretty: bool) {
+        let start = out.len();
+        let view = SettlementJson { rs: &self.ir, s };
+        let written = if !view.plain() {
+            Err(None)
+        } else if pretty {
+            serde_json::to_writer_pretty(&mut *out, &view).map_err(Some)
+        } else {
+            serde_json::to_writer(&mut *out, &view).map_err(Some)
+        };
+        if written.is_err() {
+            // An output named like a settlement key (`funds`, …) replaces it in place, as
+            // the map of `settlement_json` does: that rare shape goes through the map.
+            out.truncate(start);
+            let j = self.settlement_json(s);
+            let text = if pretty {
+                serde_json::to_string_pretty(&j)
+            } else {
+                serde_json::to_string(&j)
+            };
+            out.extend_from_slice(text.unwrap_or_default().as_bytes());
+        }
+    }
+
     /// Renders an explanation for people.
     pub fn render_explanation(&self, trace: &[TraceNode]) -> String {
         render_tree(trace)
+    }
+}
+
+/// A running total the claim does not carry starts at zero.
+fn zero_of(ty: &Type) -> Value {
+    match ty {
+        Type::Money => Value::Money(Money::default()),
+        Type::Rate => Value::Rate(Rate::default()),
+        Type::Int => Value::Int(0),
+        _ => Value::Decimal(rust_decimal::Decimal::ZERO),
+    }
+}
+
+fn too_large(len: usize, limits: &Limits, map: &Arc<SourceMap>) -> Error {
+    let mut e = Error::one(
+        Diagnostic::global(
+            Code::ClaimTooLarge,
+            format!(
+                "the claim is {len} bytes, over the limit of {}",
+                limits.max_claim_bytes
+            ),
+        ),
+        map,
+    );
+    e.malformed = true;
+    e
+}
+
+/// Parses claim text strictly ([`crate::claim::parse_strict`]) within the size limit.
+fn parse_claim_text(text: &str, limits: &Limits, map: &Arc<SourceMap>) -> Result<Json, Error> {
+    if text.len() > limits.max_claim_bytes {
+        return Err(too_large(text.len(), limits, map));
+    }
+    crate::claim::parse_strict(text).map_err(|e| {
+        let text = if e.path.is_empty() {
+            e.message
+        } else {
+            format!("{}: {}", e.path, e.message)
+        };
+        let mut e = Error::one(
+            Diagnostic::global(e.code, text)
+                .help("the claim is one JSON object; see docs/claim-schema.md"),
+            map,
+        );
+        e.malformed = true;
+        e
+    })
+}
+
+/// As [`parse_claim_text`], for bytes that must be UTF-8.
+fn parse_claim_bytes(bytes: &[u8], limits: &Limits, map: &Arc<SourceMap>) -> Result<Json, Error> {
+    if bytes.len() > limits.max_claim_bytes {
+        return Err(too_large(bytes.len(), limits, map));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_claim_text(text, limits, map),
+        Err(e) => {
+            let mut e = Error::one(
+                Diagnostic::global(
+                    Code::InvalidClaim,
+                    format!(
+                        "the claim is not valid UTF-8 (bad byte at offset {})",
+                        e.valid_up_to()
+                    ),
+                )
+                .help("the claim is one JSON object in UTF-8; see docs/claim-schema.md"),
+                map,
+            );
+            e.malformed = true;
+            Err(e)
+        }
     }
 }
 
@@ -441,6 +589,35 @@ impl Router {
             .and_then(|i| i.get("region"))
             .and_then(Json::as_str)
             .unwrap_or("");
+        self.route_region(region)
+    }
+
+    /// The ruleset for a claim given as JSON bytes: a light pass over the text reads
+    /// `insured.region` alone, with no JSON tree. A claim that is not JSON, or whose text
+    /// the strict parser refuses, gets the same diagnostic as [`Router::route`] after
+    /// [`crate::claim::parse_strict`] would give.
+    pub fn route_bytes(&self, claim: &[u8]) -> Result<Ruleset, Error> {
+        let map = Arc::new(SourceMap::new());
+        if claim.len() > self.limits.max_claim_bytes {
+            return Err(too_large(claim.len(), &self.limits, &map));
+        }
+        match crate::claim::peek(claim) {
+            Some(peek) => {
+                match self.route_region(peek.region.as_deref().unwrap_or("")) {
+                    Ok(rs) => Ok(rs),
+                    // A claim the strict parser refuses is reported as such, first.
+                    Err(e) => match parse_claim_bytes(claim, &self.limits, &map) {
+                        Err(parse) => Err(parse),
+                        Ok(_) => Err(e),
+                    },
+                }
+            }
+            None => self.route(&parse_claim_bytes(claim, &self.limits, &map)?),
+        }
+    }
+
+    /// The ruleset for a region `province/city` (the most specific one with rules).
+    pub fn route_region(&self, region: &str) -> Result<Ruleset, Error> {
         let parts: Vec<&str> = region
             .split('/')
             .filter(|p| !p.is_empty() && *p != "." && *p != "..")
@@ -478,6 +655,160 @@ fn has_rules(dir: &Path) -> bool {
             })
         })
         .unwrap_or(false)
+}
+
+/// A settlement serialized in place of [`Ruleset::settlement_json`].
+struct SettlementJson<'a> {
+    rs: &'a ir::Ruleset,
+    s: &'a Settlement,
+}
+
+impl SettlementJson<'_> {
+    /// True when every key is written once (no output takes a reserved or repeated name).
+    fn plain(&self) -> bool {
+        let reserved = ["ruleset", "as_of", "funds", "accumulators"];
+        let outputs = &self.s.outputs;
+        outputs.iter().enumerate().all(|(i, (n, _))| {
+            !reserved.contains(&n.as_str())
+                && outputs.iter().skip(i + 1).all(|(other, _)| other != n)
+        }) && self
+            .s
+            .funds
+            .iter()
+            .enumerate()
+            .all(|(i, (n, _))| self.s.funds.iter().skip(i + 1).all(|(other, _)| other != n))
+            && self.s.accumulators.iter().enumerate().all(|(i, (n, _))| {
+                self.s
+                    .accumulators
+                    .iter()
+                    .skip(i + 1)
+                    .all(|(other, _)| other != n)
+            })
+    }
+}
+
+impl serde::Serialize for SettlementJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let s = self.s;
+        let mut m = ser.serialize_map(Some(4 + s.outputs.len()))?;
+        m.serialize_entry("ruleset", &self.rs.name)?;
+        m.serialize_entry("as_of", &Shown(&s.as_of))?;
+        for (name, v) in &s.outputs {
+            m.serialize_entry(name, &ValueJson { v, rs: self.rs })?;
+        }
+        m.serialize_entry("funds", &Funds(&s.funds))?;
+        m.serialize_entry(
+            "accumulators",
+            &Named {
+                entries: &s.accumulators,
+                rs: self.rs,
+            },
+        )?;
+        m.end()
+    }
+}
+
+/// A value written as a JSON string through its `Display`, with no `String` in between.
+struct Shown<'a, T: std::fmt::Display>(&'a T);
+
+impl<T: std::fmt::Display> serde::Serialize for Shown<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_str(self.0)
+    }
+}
+
+/// Money as settlements write it: at least two decimals, no trailing zeros beyond them
+/// (the text of [`format_money`]).
+struct MoneyText(rust_decimal::Decimal);
+
+impl std::fmt::Display for MoneyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = self.0.normalize();
+        if d.scale() < 2 {
+            d.rescale(2);
+        }
+        std::fmt::Display::fmt(&d, f)
+    }
+}
+
+struct Funds<'a>(&'a [(String, Money)]);
+
+impl serde::Serialize for Funds<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = ser.serialize_map(Some(self.0.len()))?;
+        for (n, v) in self.0 {
+            m.serialize_entry(n, &Shown(&MoneyText(v.0)))?;
+        }
+        m.end()
+    }
+}
+
+struct Named<'a> {
+    entries: &'a [(String, Value)],
+    rs: &'a ir::Ruleset,
+}
+
+impl serde::Serialize for Named<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = ser.serialize_map(Some(self.entries.len()))?;
+        for (n, v) in self.entries {
+            m.serialize_entry(n, &ValueJson { v, rs: self.rs })?;
+        }
+        m.end()
+    }
+}
+
+/// A value serialized as [`value_json`] builds it.
+struct ValueJson<'a> {
+    v: &'a Value,
+    rs: &'a ir::Ruleset,
+}
+
+impl serde::Serialize for ValueJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let rs = self.rs;
+        match self.v {
+            Value::Money(m) => ser.collect_str(&MoneyText(m.0)),
+            Value::Rate(_) | Value::Decimal(_) => ser.collect_str(&num(self.v).normalize()),
+            Value::Int(i) => ser.serialize_i64(*i),
+            Value::Bool(b) => ser.serialize_bool(*b),
+            Value::Date(d) => ser.collect_str(d),
+            Value::Text(t) => ser.serialize_str(t),
+            Value::Enum(e, i) => ser.serialize_str(
+                rs.enums
+                    .get(*e as usize)
+                    .and_then(|en| en.variants.get(*i as usize))
+                    .map_or("", String::as_str),
+            ),
+            Value::List(items) | Value::Record(items) => {
+                let mut seq = ser.serialize_seq(Some(items.len()))?;
+                for v in items.iter() {
+                    seq.serialize_element(&ValueJson { v, rs })?;
+                }
+                seq.end()
+            }
+            Value::None => ser.serialize_unit(),
+            Value::Row(c, i) => {
+                let Some((cat, row)) = rs
+                    .catalogs
+                    .get(*c as usize)
+                    .and_then(|cat| cat.rows.get(*i as usize).map(|row| (cat, row)))
+                else {
+                    return ser.serialize_unit();
+                };
+                let n = cat.columns.len().min(row.cells.len());
+                let mut m = ser.serialize_map(Some(n))?;
+                for (c, v) in cat.columns.iter().zip(&row.cells) {
+                    m.serialize_entry(&c.name, &ValueJson { v, rs })?;
+                }
+                m.end()
+            }
+        }
+    }
 }
 
 /// A value as settlement JSON: money as a string with two decimals, rates and decimals as

@@ -71,6 +71,36 @@ pub fn decimal_from_text(t: &str) -> Result<Decimal, String> {
         .map_err(|_| format!("{t} is out of range for an exact decimal (at most 28 digits)"))
 }
 
+/// Why a number's text is not a value of its type.
+enum NumberWhy {
+    /// Not a decimal, or out of range (the message says which).
+    NotANumber(String),
+    /// Below zero: claims carry no negative amounts, quantities or rates.
+    Negative,
+}
+
+/// A money, rate or decimal value from the number's text (a JSON number's digits or a
+/// string); a rate may be written with `%`. Shared by the tree reader and the byte decoder,
+/// so that both read every number alike.
+fn number_value(ty: &Type, text: &str) -> Result<Value, NumberWhy> {
+    let (text, pct) = match (ty, text.trim().strip_suffix('%')) {
+        (Type::Rate, Some(t)) => (t, true),
+        _ => (text, false),
+    };
+    let mut d = decimal_from_text(text).map_err(NumberWhy::NotANumber)?;
+    if d.is_sign_negative() || text.trim_start().starts_with('-') {
+        return Err(NumberWhy::Negative);
+    }
+    if d.is_zero() {
+        d = Decimal::ZERO;
+    }
+    Ok(match ty {
+        Type::Money => Value::Money(Money(d)),
+        Type::Rate => Value::Rate(Rate(if pct { d / Decimal::ONE_HUNDRED } else { d })),
+        _ => Value::Decimal(d),
+    })
+}
+
 /// Converts claim JSON to a value of the declared type.
 pub struct Reader<'a> {
     rs: &'a Ruleset,
@@ -113,42 +143,22 @@ impl<'a> Reader<'a> {
                 _ => self.read(j, inner, path, depth),
             },
             Type::Money | Type::Decimal | Type::Rate => {
+                let what = if *ty == Type::Money {
+                    "an amount"
+                } else {
+                    "a decimal"
+                };
                 let text = match j {
                     Json::Number(n) => n.to_string(),
                     Json::String(s) => s.clone(),
-                    _ => {
-                        return Err(expected(if *ty == Type::Money {
-                            "an amount"
-                        } else {
-                            "a decimal"
-                        }))
+                    _ => return Err(expected(what)),
+                };
+                number_value(ty, &text).map_err(|why| match why {
+                    NumberWhy::NotANumber(_) if matches!(j, Json::String(_)) => expected(what),
+                    NumberWhy::NotANumber(m) => err(path, m),
+                    NumberWhy::Negative => {
+                        err(path, format!("must not be negative, found {}", describe(j)))
                     }
-                };
-                let (text, pct) = match (ty, text.trim().strip_suffix('%')) {
-                    (Type::Rate, Some(t)) => (t.to_string(), true),
-                    _ => (text, false),
-                };
-                let mut d = decimal_from_text(&text).map_err(|m| match j {
-                    Json::String(_) => expected(if *ty == Type::Money {
-                        "an amount"
-                    } else {
-                        "a decimal"
-                    }),
-                    _ => err(path, m),
-                })?;
-                if d.is_sign_negative() || text.trim_start().starts_with('-') {
-                    return Err(err(
-                        path,
-                        format!("must not be negative, found {}", describe(j)),
-                    ));
-                }
-                if d.is_zero() {
-                    d = Decimal::ZERO;
-                }
-                Ok(match ty {
-                    Type::Money => Value::Money(Money(d)),
-                    Type::Rate => Value::Rate(Rate(if pct { d / Decimal::ONE_HUNDRED } else { d })),
-                    _ => Value::Decimal(d),
                 })
             }
             Type::Int => match j {
@@ -393,4 +403,749 @@ impl<'de> serde::de::Visitor<'de> for Node {
         }
         Ok(Json::Object(out))
     }
+}
+
+// ---------------------------------------------------------------- straight from bytes
+
+/// A claim read straight from its JSON text into the values of the declared input, with no
+/// JSON tree in between.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// The value of the declared input.
+    pub input: Value,
+    /// For each of the ruleset's accumulators (declaration order), the running total the
+    /// claim carries in `accumulators`, if it carries one.
+    pub accumulators: Vec<Option<Value>>,
+}
+
+/// serde_json's name for a number kept as text (`arbitrary_precision`).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// One step of a JSON path.
+#[derive(Clone, Copy, Debug)]
+enum Seg<'a> {
+    Field(&'a str),
+    Index(usize),
+}
+
+/// What the decoder shares down the tree: the schema, the limits, the path so far, the first
+/// error and the running totals found.
+struct Cx<'a> {
+    rs: &'a Ruleset,
+    limits: &'a Limits,
+    path: std::cell::RefCell<Vec<Seg<'a>>>,
+    error: std::cell::RefCell<Option<ClaimError>>,
+    accs: std::cell::RefCell<Vec<Option<Value>>>,
+}
+
+impl<'a> Cx<'a> {
+    fn path(&self) -> String {
+        let mut out = String::new();
+        for seg in self.path.borrow().iter() {
+            match seg {
+                Seg::Field(name) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(name);
+                }
+                Seg::Index(i) => {
+                    out.push('[');
+                    out.push_str(&i.to_string());
+                    out.push(']');
+                }
+            }
+        }
+        out
+    }
+
+    /// Records the first error at the current path; serde carries only a marker up.
+    fn fail<E: serde::de::Error>(&self, code: Code, message: String) -> E {
+        let mut slot = self.error.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(ClaimError {
+                code,
+                path: self.path(),
+                message,
+            });
+        }
+        E::custom("the claim does not fit the declared input")
+    }
+
+    fn push(&self, seg: Seg<'a>) {
+        self.path.borrow_mut().push(seg);
+    }
+
+    fn pop(&self) {
+        self.path.borrow_mut().pop();
+    }
+}
+
+/// A value of type `ty` at the current path (the seed and the visitor are one).
+#[derive(Clone, Copy)]
+struct Val<'c, 'a> {
+    cx: &'c Cx<'a>,
+    /// The type without `?`.
+    ty: &'a Type,
+    optional: bool,
+    /// A record field's default, taken for `null` too.
+    default: Option<&'a Value>,
+    depth: usize,
+    /// The claim itself: its `accumulators` key holds the running totals.
+    top: bool,
+}
+
+impl<'c, 'a> Val<'c, 'a> {
+    fn new(cx: &'c Cx<'a>, ty: &'a Type, depth: usize) -> Val<'c, 'a> {
+        let mut ty = ty;
+        let mut optional = false;
+        while let Type::Optional(inner) = ty {
+            ty = inner;
+            optional = true;
+        }
+        Val {
+            cx,
+            ty,
+            optional,
+            default: None,
+            depth,
+            top: false,
+        }
+    }
+
+    fn check<E: serde::de::Error>(&self) -> Result<(), E> {
+        if self.depth > self.cx.limits.max_json_depth {
+            return Err(self.cx.fail(
+                Code::ClaimTooDeep,
+                format!(
+                    "nested deeper than the limit of {}",
+                    self.cx.limits.max_json_depth
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn mismatch<E: serde::de::Error>(&self, found: &str) -> E {
+        let what = match self.ty {
+            Type::Money => "an amount".to_string(),
+            Type::Decimal | Type::Rate => "a decimal".to_string(),
+            Type::Int => "an integer".to_string(),
+            Type::Bool => "true or false".to_string(),
+            Type::Date => "a date \"YYYY-MM-DD\"".to_string(),
+            Type::Text => "text".to_string(),
+            Type::List(_) => "a list".to_string(),
+            other => Show(other, self.cx.rs).to_string(),
+        };
+        self.cx.fail(
+            Code::InvalidClaim,
+            format!("expected {what}, found {found}"),
+        )
+    }
+
+    fn number<E: serde::de::Error>(&self, text: &str) -> Result<Value, E> {
+        match self.ty {
+            Type::Money | Type::Decimal | Type::Rate => {
+                number_value(self.ty, text).map_err(|why| match why {
+                    NumberWhy::NotANumber(m) => self.cx.fail(Code::InvalidClaim, m),
+                    NumberWhy::Negative => self.cx.fail(
+                        Code::InvalidClaim,
+                        format!("must not be negative, found {text}"),
+                    ),
+                })
+            }
+            Type::Int => text
+                .parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| self.mismatch(text)),
+            _ => Err(self.mismatch(text)),
+        }
+    }
+
+    fn record<'de, A: serde::de::MapAccess<'de>>(
+        &self,
+        r: u32,
+        first: Option<Key>,
+        mut map: A,
+    ) -> Result<Value, A::Error> {
+        let cx = self.cx;
+        let Some(rec) = cx.rs.records.get(r as usize) else {
+            return Err(self.mismatch("an object"));
+        };
+        let mut values: Vec<Value> = vec![Value::None; rec.fields.len()];
+        let mut seen = Seen::new(rec.fields.len());
+        let mut others = Others::default();
+        let mut key = first;
+        while let Some(k) = key {
+            match k {
+                Key::Known(i) => {
+                    let Some(f) = rec.fields.get(i) else { break };
+                    cx.push(Seg::Field(&f.name));
+                    if !seen.insert(i) {
+                        return Err(cx.fail(
+                            Code::InvalidClaim,
+                            format!("the key `{}` is given twice", f.name),
+                        ));
+                    }
+                    let mut seed = Val::new(cx, &f.ty, self.depth + 1);
+                    seed.default = f.default.as_ref();
+                    let v = map.next_value_seed(seed)?;
+                    if let Some(slot) = values.get_mut(i) {
+                        *slot = v;
+                    }
+                    cx.pop();
+                }
+                Key::Accumulators if self.top => {
+                    cx.push(Seg::Field("accumulators"));
+                    if !others.insert("accumulators") {
+                        return Err(cx.fail(
+                            Code::InvalidClaim,
+                            "the key `accumulators` is given twice".into(),
+                        ));
+                    }
+                    map.next_value_seed(Accs { cx })?;
+                    cx.pop();
+                }
+                Key::Accumulators => {
+                    others.check(cx, "accumulators")?;
+                    map.next_value_seed(Ignore)?;
+                }
+                Key::Other(name) => {
+                    others.check(cx, &name)?;
+                    map.next_value_seed(Ignore)?;
+                }
+                Key::Number => return Err(self.mismatch("a number")),
+            }
+            key = map.next_key_seed(Keys::Fields(&rec.fields))?;
+        }
+        for (i, f) in rec.fields.iter().enumerate() {
+            if seen.contains(i) {
+                continue;
+            }
+            let v = match (&f.default, &f.ty) {
+                (Some(d), _) => d.clone(),
+                (None, Type::Optional(_)) => Value::None,
+                (None, ty) => {
+                    cx.push(Seg::Field(&f.name));
+                    let e = cx.fail(
+                        Code::InvalidClaim,
+                        format!("missing; expected {}", Show(ty, cx.rs)),
+                    );
+                    cx.pop();
+                    return Err(e);
+                }
+            };
+            if let Some(slot) = values.get_mut(i) {
+                *slot = v;
+            }
+        }
+        Ok(Value::Record(Arc::from(values)))
+    }
+}
+
+impl<'de, 'c, 'a> serde::de::DeserializeSeed<'de> for Val<'c, 'a> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'c, 'a> serde::de::Visitor<'de> for Val<'c, 'a> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a value of the declared input")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        if let Some(d) = self.default {
+            return Ok(d.clone());
+        }
+        self.check()?;
+        if self.optional {
+            Ok(Value::None)
+        } else {
+            Err(self.mismatch("null"))
+        }
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Value, E> {
+        self.check()?;
+        match self.ty {
+            Type::Bool => Ok(Value::Bool(b)),
+            _ => Err(self.mismatch(if b { "true" } else { "false" })),
+        }
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Value, E> {
+        self.check()?;
+        match self.ty {
+            Type::Money => Ok(Value::Money(Money(Decimal::from(n)))),
+            Type::Decimal => Ok(Value::Decimal(Decimal::from(n))),
+            Type::Rate => Ok(Value::Rate(Rate(Decimal::from(n)))),
+            Type::Int => i64::try_from(n)
+                .map(Value::Int)
+                .map_err(|_| self.mismatch(&n.to_string())),
+            _ => Err(self.mismatch(&n.to_string())),
+        }
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Value, E> {
+        self.check()?;
+        match self.ty {
+            Type::Int => Ok(Value::Int(n)),
+            _ => self.number(&n.to_string()),
+        }
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Value, E> {
+        // Never called: numbers arrive as text (`arbitrary_precision`).
+        Err(self
+            .cx
+            .fail(Code::InvalidClaim, "a number that is not exact".into()))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+        self.check()?;
+        let found = || {
+            let short: String = s.chars().take(40).collect();
+            if short.len() < s.len() {
+                format!("\"{short}…\" ({} bytes)", s.len())
+            } else {
+                format!("{s:?}")
+            }
+        };
+        match self.ty {
+            Type::Money | Type::Decimal | Type::Rate => {
+                number_value(self.ty, s).map_err(|why| match why {
+                    NumberWhy::NotANumber(_) => self.mismatch(&found()),
+                    NumberWhy::Negative => self.cx.fail(
+                        Code::InvalidClaim,
+                        format!("must not be negative, found {}", found()),
+                    ),
+                })
+            }
+            Type::Int => s
+                .trim()
+                .parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| self.mismatch(&found())),
+            Type::Date => Date::parse(s).map(Value::Date).map_err(|why| {
+                self.cx.fail(
+                    Code::InvalidClaim,
+                    format!("expected a date YYYY-MM-DD: {why}"),
+                )
+            }),
+            Type::Text => Ok(Value::Text(Arc::from(s))),
+            Type::Enum(e) => {
+                let en = self.cx.rs.enums.get(*e as usize);
+                match en.and_then(|en| en.variants.iter().position(|v| v == s)) {
+                    Some(i) => Ok(Value::Enum(*e, i as u32)),
+                    None => Err(self.mismatch(&found())),
+                }
+            }
+            _ => Err(self.mismatch(&found())),
+        }
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.check()?;
+        let Type::List(inner) = self.ty else {
+            return Err(self.mismatch("a list"));
+        };
+        let cx = self.cx;
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        loop {
+            if out.len() >= cx.limits.max_list_len {
+                // One more element is one too many.
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(cx.fail(
+                        Code::ListTooLong,
+                        format!(
+                            "more than {} elements, over the limit",
+                            cx.limits.max_list_len
+                        ),
+                    ));
+                }
+                break;
+            }
+            cx.push(Seg::Index(out.len()));
+            let v = seq.next_element_seed(Val::new(cx, inner, self.depth + 1))?;
+            cx.pop();
+            match v {
+                Some(v) => out.push(v),
+                None => break,
+            }
+        }
+        Ok(Value::List(Arc::from(out)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.check()?;
+        let keys = match self.ty {
+            Type::Record(r) => match self.cx.rs.records.get(*r as usize) {
+                Some(rec) => Keys::Fields(&rec.fields),
+                None => Keys::None,
+            },
+            _ => Keys::None,
+        };
+        let first = map.next_key_seed(keys)?;
+        if let Some(Key::Number) = first {
+            let text: String = map.next_value()?;
+            return self.number(&text);
+        }
+        match self.ty {
+            Type::Record(r) => self.record(*r, first, map),
+            _ => Err(self.mismatch("an object")),
+        }
+    }
+}
+
+/// A key of an object: a declared name (by index), the claim's `accumulators`, serde_json's
+/// number marker, or another name (read and checked for repeats, its value skipped).
+enum Key {
+    Known(usize),
+    Accumulators,
+    Number,
+    Other(String),
+}
+
+/// The names an object's keys are matched against.
+#[derive(Clone, Copy)]
+enum Keys<'a> {
+    Fields(&'a [crate::ir::FieldDef]),
+    Accumulators(&'a [crate::ir::Accumulator]),
+    None,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Keys<'_> {
+    type Value = Key;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Keys<'_> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Key, E> {
+        let known = match self {
+            Keys::Fields(fields) => fields.iter().position(|f| f.name == s),
+            Keys::Accumulators(accs) => accs.iter().position(|a| a.name == s),
+            Keys::None => None,
+        };
+        Ok(match known {
+            Some(i) => Key::Known(i),
+            None if s == "accumulators" => Key::Accumulators,
+            None if s == NUMBER_TOKEN => Key::Number,
+            None => Key::Other(s.to_string()),
+        })
+    }
+}
+
+/// The declared fields seen so far in one object.
+enum Seen {
+    Small(u64),
+    Large(Vec<bool>),
+}
+
+impl Seen {
+    fn new(n: usize) -> Seen {
+        if n <= 64 {
+            Seen::Small(0)
+        } else {
+            Seen::Large(vec![false; n])
+        }
+    }
+
+    /// False when `i` was seen before.
+    fn insert(&mut self, i: usize) -> bool {
+        match self {
+            Seen::Small(bits) => {
+                let bit = 1u64 << (i % 64);
+                let new = *bits & bit == 0;
+                *bits |= bit;
+                new
+            }
+            Seen::Large(v) => match v.get_mut(i) {
+                Some(b) => !std::mem::replace(b, true),
+                None => true,
+            },
+        }
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        match self {
+            Seen::Small(bits) => *bits & (1u64 << (i % 64)) != 0,
+            Seen::Large(v) => v.get(i).copied().unwrap_or(false),
+        }
+    }
+}
+
+/// The undeclared keys seen so far in one object (allocated only when there are some).
+#[derive(Default)]
+struct Others(Option<rustc_hash::FxHashSet<String>>);
+
+impl Others {
+    /// False when `name` was seen before.
+    fn insert(&mut self, name: &str) -> bool {
+        let set = self.0.get_or_insert_with(Default::default);
+        if set.contains(name) {
+            return false;
+        }
+        set.insert(name.to_string())
+    }
+
+    fn check<E: serde::de::Error>(&mut self, cx: &Cx<'_>, name: &str) -> Result<(), E> {
+        if self.insert(name) {
+            return Ok(());
+        }
+        let mut path = cx.path();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(name);
+        let mut slot = cx.error.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(ClaimError {
+                code: Code::InvalidClaim,
+                path,
+                message: format!("the key `{name}` is given twice"),
+            });
+        }
+        Err(E::custom("a key is given twice"))
+    }
+}
+
+/// The claim's `accumulators`: an object of running totals by accumulator name.
+struct Accs<'c, 'a> {
+    cx: &'c Cx<'a>,
+}
+
+impl<'de, 'c, 'a> serde::de::DeserializeSeed<'de> for Accs<'c, 'a> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'c, 'a> Accs<'c, 'a> {
+    fn not_an_object<E: serde::de::Error>(&self) -> E {
+        self.cx.fail(
+            Code::InvalidClaim,
+            "expected an object of running totals".into(),
+        )
+    }
+}
+
+impl<'de, 'c, 'a> serde::de::Visitor<'de> for Accs<'c, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object of running totals")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Err(self.not_an_object())
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.not_an_object())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.not_an_object())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.not_an_object())
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.not_an_object())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.not_an_object())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.not_an_object())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let cx = self.cx;
+        let accs = &cx.rs.accumulators;
+        let mut seen = Seen::new(accs.len());
+        let mut others = Others::default();
+        while let Some(k) = map.next_key_seed(Keys::Accumulators(accs))? {
+            match k {
+                Key::Known(i) => {
+                    let Some(a) = accs.get(i) else { break };
+                    cx.push(Seg::Field(&a.name));
+                    if !seen.insert(i) {
+                        return Err(cx.fail(
+                            Code::InvalidClaim,
+                            format!("the key `{}` is given twice", a.name),
+                        ));
+                    }
+                    let v = map.next_value_seed(Val::new(cx, &a.ty, 1))?;
+                    if let Some(slot) = cx.accs.borrow_mut().get_mut(i) {
+                        *slot = Some(v);
+                    }
+                    cx.pop();
+                }
+                Key::Number => return Err(self.not_an_object()),
+                Key::Accumulators => {
+                    others.check(cx, "accumulators")?;
+                    map.next_value_seed(Ignore)?;
+                }
+                Key::Other(name) => {
+                    others.check(cx, &name)?;
+                    map.next_value_seed(Ignore)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A value the schema does not read: skipped, but still checked for repeated keys.
+/// serde_json bounds its nesting (128 levels).
+#[derive(Clone, Copy)]
+struct Ignore;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Ignore {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Ignore {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Ignore)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        let mut keys: rustc_hash::FxHashSet<String> = Default::default();
+        while let Some(k) = map.next_key::<String>()? {
+            if k == NUMBER_TOKEN {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            if keys.contains(&k) {
+                return Err(A::Error::custom(format!("the key `{k}` is given twice")));
+            }
+            map.next_value_seed(Ignore)?;
+            keys.insert(k);
+        }
+        Ok(())
+    }
+}
+
+/// Reads claim JSON text straight into the declared input's values: numbers exact from
+/// their text, every limit (depth, list length) and duplicate-key refusal as in
+/// [`parse_strict`] and [`Reader`], bad UTF-8 refused. `Ok(None)` when the ruleset's input
+/// has a shape this decoder leaves to the tree reader (no declared input, or a claim record
+/// with its own field `accumulators`, which is also the running totals' key).
+///
+/// Its errors carry a path, but the API reports the tree reader's diagnostic for a claim
+/// that fails (`Ruleset::evaluate_bytes`), so that both paths give one message per cause.
+pub fn decode(rs: &Ruleset, limits: &Limits, bytes: &[u8]) -> Result<Option<Decoded>, ClaimError> {
+    use serde::de::DeserializeSeed;
+    let Some((_, ty)) = &rs.input else {
+        return Ok(None);
+    };
+    if let Type::Record(r) = ty.unwrap_optional() {
+        let own = rs
+            .records
+            .get(*r as usize)
+            .is_some_and(|rec| rec.fields.iter().any(|f| f.name == "accumulators"));
+        if own {
+            return Ok(None);
+        }
+    }
+    let cx = Cx {
+        rs,
+        limits,
+        path: Default::default(),
+        error: Default::default(),
+        accs: std::cell::RefCell::new(vec![None; rs.accumulators.len()]),
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut seed = Val::new(&cx, ty, 0);
+    seed.top = true;
+    let value = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    match value {
+        Ok(input) => Ok(Some(Decoded {
+            input,
+            accumulators: cx.accs.into_inner(),
+        })),
+        Err(e) => Err(cx.error.into_inner().unwrap_or_else(|| ClaimError {
+            code: Code::InvalidClaim,
+            path: String::new(),
+            message: format!("the claim is not valid JSON: {e}"),
+        })),
+    }
+}
+
+/// The fields a host reads before it knows the ruleset: `insured.region` to route the claim,
+/// `claim_id` to label its output line.
+#[derive(Debug, serde::Deserialize)]
+pub struct Peek<'a> {
+    /// `claim_id`, as given (any JSON value).
+    #[serde(default)]
+    pub claim_id: Option<Json>,
+    #[serde(borrow, default)]
+    insured: Option<PeekInsured<'a>>,
+    /// `insured.region`, when it is text (filled from `insured`).
+    #[serde(skip)]
+    pub region: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PeekInsured<'a> {
+    #[serde(borrow, default)]
+    region: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Reads `claim_id` and `insured.region` from claim bytes in one light pass, skipping the
+/// rest; no JSON tree is built. `None` when the text is not a JSON object of that shape
+/// (not JSON, a repeated `insured`, a region that is not text): then
+/// [`parse_strict`] or the router's `route` decides what to report.
+pub fn peek(bytes: &[u8]) -> Option<Peek<'_>> {
+    let mut p: Peek<'_> = serde_json::from_slice(bytes).ok()?;
+    p.region = p.insured.take().and_then(|i| i.region);
+    Some(p)
 }

@@ -79,6 +79,18 @@ impl Router {
             ))),
         }
     }
+
+    /// The ruleset for a claim given as JSON bytes (routing reads `insured.region` alone).
+    fn get_bytes(&self, claim: &[u8]) -> Result<Ruleset, rulec::api::Error> {
+        match (&self.fixed, &self.routes) {
+            (Some(f), _) => f.clone(),
+            (None, Some(r)) => r.route_bytes(claim),
+            (None, None) => Err(rulec::api::Error::from_diagnostic(Diagnostic::global(
+                Code::NoRuleset,
+                "no ruleset given",
+            ))),
+        }
+    }
 }
 
 /// Reads a claim file (or `-`), regular files only and bounded by the claim-size limit.
@@ -180,6 +192,32 @@ pub fn run(mut a: EvalArgs) -> i32 {
     if let Some(e) = too_large(&text) {
         output::report(&format!("error[{}]: {e}", e.code.as_str()));
         return 1;
+    }
+    if !(a.explain || a.trace.is_some()) {
+        // The fast path: claim bytes straight into the schema's values, the settlement
+        // written into one buffer.
+        let settled = router
+            .get_bytes(text.as_bytes())
+            .and_then(|rs| rs.evaluate_bytes(text.as_bytes(), &opts).map(|s| (rs, s)));
+        return match settled {
+            Ok((rs, s)) => {
+                let mut buf = Vec::with_capacity(4096);
+                rs.write_settlement_pretty(&s, &mut buf);
+                buf.push(b'\n');
+                output::write_checked(&mut std::io::stdout().lock(), &buf)
+                    .exit_code("the settlement", 0)
+            }
+            Err(e) if e.is_malformed_claim() => {
+                if let Some(d) = e.diagnostics.first() {
+                    output::report(&format!("error[{}]: {}", d.code.as_str(), d.message));
+                }
+                1
+            }
+            Err(e) => {
+                output::report(e.render_human().trim_end());
+                1
+            }
+        };
     }
     let claim: Json = match rulec::claim::parse_strict(&text) {
         Ok(j) => j,

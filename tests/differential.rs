@@ -196,3 +196,164 @@ fn compiled_and_reference_evaluators_agree_on_every_shipped_ruleset() {
         "only {settled} of {compared} settled"
     );
 }
+
+/// One hostile change to a claim's JSON: a wrong type, a null, a missing or unknown field,
+/// a negative or inexact number, a running total of the wrong shape.
+fn mutate(r: &mut Rng, c: &mut Json) {
+    let odd = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!("-0.5"),
+        json!("1e3"),
+        json!(1.5),
+        json!("abc"),
+        json!([]),
+        json!({}),
+        json!({ "x": [1, { "y": null }] }),
+        json!(12345678901234567890u64),
+        json!("99999999999999999999999999999999"),
+        json!("50%"),
+        json!("2024-02-30"),
+    ];
+    let Some(o) = c.as_object_mut() else { return };
+    match r.below(6) {
+        0 => {
+            let keys: Vec<String> = o.keys().cloned().collect();
+            let k = r.pick(&keys).clone();
+            o.insert(k, r.pick(&odd).clone());
+        }
+        1 => {
+            let keys: Vec<String> = o.keys().cloned().collect();
+            let k = r.pick(&keys).clone();
+            o.shift_remove(&k);
+        }
+        2 => {
+            o.insert("unknown_field".into(), r.pick(&odd).clone());
+        }
+        3 => {
+            if let Some(Json::Array(items)) = o.get_mut("items") {
+                if let Some(Json::Object(it)) = items.first_mut() {
+                    let k = r.pick(&["code", "category", "quantity", "unit_price", "extra"]);
+                    it.insert((*k).into(), r.pick(&odd).clone());
+                }
+            }
+        }
+        4 => {
+            if let Some(Json::Object(ins)) = o.get_mut("insured") {
+                let k = r.pick(&["scheme", "status", "region", "assistance", "union_card"]);
+                ins.insert((*k).into(), r.pick(&odd).clone());
+            }
+        }
+        _ => {
+            let v = if r.chance(50) {
+                r.pick(&odd).clone()
+            } else {
+                json!({ *r.pick(ACCUMULATORS): r.pick(&odd).clone() })
+            };
+            o.insert("accumulators".into(), v);
+        }
+    }
+}
+
+/// Text-level damage that a JSON value cannot express.
+fn damage(r: &mut Rng, text: &str) -> Vec<u8> {
+    match r.below(5) {
+        0 => text.as_bytes()[..text.len() / 2].to_vec(),
+        1 => format!("{text} x").into_bytes(),
+        2 => text
+            .replacen("\"visit\":", "\"visit\":\"inpatient\",\"visit\":", 1)
+            .into_bytes(),
+        3 => text
+            .replacen("\"code\":", "\"extra\":{\"a\":1,\"a\":2},\"code\":", 1)
+            .into_bytes(),
+        _ => {
+            let mut b = text.as_bytes().to_vec();
+            if let Some(i) = text.find("\"claim_id\":\"") {
+                b.insert(i + 12, 0xFF);
+            }
+            b
+        }
+    }
+}
+
+#[test]
+fn byte_decoder_and_tree_reader_agree_and_settlements_write_byte_identical() {
+    let dirs = [
+        ("rulesets/shandong/binzhou", ("outpatient", "employee")),
+        ("rulesets/jilin", ("inpatient", "resident")),
+        ("rulesets/beijing", ("prenatal", "employee")),
+        ("rulesets/sichuan/chengdu", ("prenatal", "resident")),
+        ("rulesets/sample/city", ("outpatient", "employee")),
+    ];
+    let mut r = Rng(0xB17E_5EED);
+    let (mut settled, mut refused, mut compared) = (0, 0, 0);
+    let mut buf = Vec::new();
+    for (dir, fit) in dirs {
+        let rs = Ruleset::load_dir(dir, Limits::default())
+            .unwrap_or_else(|e| panic!("{dir}: {}", e.render_human()));
+        let opts = EvalOptions::default();
+        for n in 0..600 {
+            let mut c = claim(&mut r, n, fit);
+            if r.chance(40) {
+                mutate(&mut r, &mut c);
+            }
+            let text = c.to_string();
+            let bytes = if r.chance(10) {
+                damage(&mut r, &text)
+            } else {
+                text.into_bytes()
+            };
+            let tree = match std::str::from_utf8(&bytes) {
+                Ok(t) => rs.parse_claim(t).and_then(|j| rs.evaluate(&j, &opts)),
+                Err(_) => rs.evaluate_bytes(&bytes, &opts),
+            };
+            let fast = rs.evaluate_bytes(&bytes, &opts);
+            let shown = String::from_utf8_lossy(&bytes);
+            match (&fast, &tree) {
+                (Ok(a), Ok(b)) => {
+                    let want = rs.settlement_json(b).to_string();
+                    assert_eq!(rs.settlement_json(a).to_string(), want, "{dir}: {shown}");
+                    buf.clear();
+                    rs.write_settlement(a, &mut buf);
+                    assert_eq!(String::from_utf8_lossy(&buf), want, "{dir}: written");
+                    buf.clear();
+                    rs.write_settlement_pretty(a, &mut buf);
+                    let pretty =
+                        serde_json::to_string_pretty(&rs.settlement_json(b)).expect("serializes");
+                    assert_eq!(String::from_utf8_lossy(&buf), pretty, "{dir}: pretty");
+                    // The decoded values themselves, not only what they settle to.
+                    let limits = Limits::default();
+                    let decoded = rulec::claim::decode(rs.compiled(), &limits, &bytes)
+                        .expect("decodes")
+                        .expect("the shipped input shape is decoded from bytes");
+                    let j = rs
+                        .parse_claim(std::str::from_utf8(&bytes).expect("utf-8"))
+                        .expect("parses");
+                    let ty = &rs.compiled().input.as_ref().expect("input").1;
+                    let read = rulec::claim::Reader::new(rs.compiled(), &limits)
+                        .read(&j, ty, &mut String::new(), 0)
+                        .expect("reads");
+                    assert_eq!(decoded.input, read, "{dir}: {shown}");
+                    settled += 1;
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.render_json(), b.render_json(), "{dir}: {shown}");
+                    assert_eq!(a.is_malformed_claim(), b.is_malformed_claim(), "{dir}");
+                    refused += 1;
+                }
+                _ => {
+                    panic!(
+                    "{dir}: the byte decoder and the tree reader disagree on {shown}:\n{:?}\n{:?}",
+                    fast.as_ref().map(|s| rs.settlement_json(s)).map_err(|e| e.render_json()),
+                    tree.as_ref().map(|s| rs.settlement_json(s)).map_err(|e| e.render_json()),
+                )
+                }
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 3_000);
+    assert!(settled >= 1_000, "only {settled} settled");
+    assert!(refused >= 500, "only {refused} refused");
+}
