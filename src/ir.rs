@@ -101,7 +101,7 @@ pub struct Param {
 }
 
 /// A table version: rows by key.
-pub type TableRows = crate::hash::FxHashMap<Vec<Value>, Value>;
+pub type TableRows = rustc_hash::FxHashMap<Vec<Value>, Value>;
 
 /// A lookup table keyed by enums or integers.
 #[derive(Clone, Debug)]
@@ -150,7 +150,7 @@ pub struct Catalog {
     /// Rows.
     pub rows: Vec<CatalogRow>,
     /// Key → row indices, each list sorted by validity.
-    pub index: crate::hash::FxHashMap<Arc<str>, Vec<u32>>,
+    pub index: rustc_hash::FxHashMap<Arc<str>, Vec<u32>>,
     /// Citation.
     pub cite: Option<Cite>,
     /// The declaration.

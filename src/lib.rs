@@ -33,7 +33,6 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod fuzzing;
-pub mod hash;
 pub mod impact;
 pub mod impact_html;
 pub mod inventory;

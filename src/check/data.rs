@@ -652,8 +652,8 @@ impl Checker<'_> {
                 }
             }
         }
-        let mut index: crate::hash::FxHashMap<Arc<str>, Vec<u32>> =
-            crate::hash::FxHashMap::default();
+        let mut index: rustc_hash::FxHashMap<Arc<str>, Vec<u32>> =
+            rustc_hash::FxHashMap::default();
         index.reserve(out_rows.len());
         for (i, r) in out_rows.iter().enumerate() {
             if let Some(Value::Text(k)) = r.cells.get(key as usize) {
