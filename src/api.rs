@@ -570,15 +570,21 @@ pub struct Router {
     root: std::path::PathBuf,
     limits: Limits,
     cache: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Result<Ruleset, Error>>>,
+    /// One loader for every ruleset routed to: a parent's files are read once and its
+    /// catalogs built once, shared by its children (`Arc`).
+    loader: std::sync::Mutex<Option<crate::load::Loader>>,
 }
 
 impl Router {
     /// A router over `root`.
     pub fn new(root: impl AsRef<Path>, limits: Limits) -> Router {
+        let mut loader = crate::load::Loader::new(limits.clone());
+        loader.catalogs.on = true;
         Router {
             root: root.as_ref().to_path_buf(),
             limits,
             cache: Default::default(),
+            loader: std::sync::Mutex::new(Some(loader)),
         }
     }
 
@@ -640,8 +646,21 @@ impl Router {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .entry(dir.clone())
-            .or_insert_with(|| Ruleset::load_dir(&dir, self.limits.clone()))
+            .or_insert_with(|| self.load_shared(&dir))
             .clone()
+    }
+
+    /// Loads a ruleset through the router's shared loader.
+    fn load_shared(&self, dir: &Path) -> Result<Ruleset, Error> {
+        let mut slot = self.loader.lock().unwrap_or_else(|e| e.into_inner());
+        let loader = slot.take().unwrap_or_else(|| {
+            let mut l = crate::load::Loader::new(self.limits.clone());
+            l.catalogs.on = true;
+            l
+        });
+        let (loader, report) = crate::project::check_ruleset_shared(loader, dir);
+        *slot = Some(loader);
+        from_report(report?, self.limits.clone())
     }
 }
 

@@ -592,7 +592,7 @@ pub struct Ruleset {
     /// Tables.
     pub tables: Vec<Table>,
     /// Catalogs.
-    pub catalogs: Vec<Catalog>,
+    pub catalogs: Vec<Arc<Catalog>>,
     /// Series.
     pub series: Vec<Series>,
     /// Bands.

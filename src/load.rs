@@ -45,6 +45,30 @@ pub struct Loader {
     pub memory_files: HashMap<String, FileId>,
     /// Data files read from disk for the layers' `from "…"` clauses, by (directory, name).
     pub data_files: HashMap<(PathBuf, String), DataFile>,
+    /// Compiled catalogs shared by every chain checked through this loader, when
+    /// [`Loader::share_catalogs`] is on (the router's loader): a parent's catalog is built once
+    /// and each child's ruleset holds the same `Arc`. See [`SharedCatalogs`].
+    pub catalogs: SharedCatalogs,
+}
+
+/// Catalogs built without errors, by their declaration, each with what its build depended on
+/// beyond its own file and CSV: the resolved column types and the variants of the enums they
+/// name (a child could override an enum its parent's catalog uses, so those are compared).
+#[derive(Debug, Default)]
+pub struct SharedCatalogs {
+    /// Off by default: `rulec check` reports every catalog's warnings, so it builds each one.
+    pub on: bool,
+    /// Declaration span → builds (fingerprint, catalog).
+    pub built: HashMap<Span, Vec<(CatalogFingerprint, std::sync::Arc<crate::ir::Catalog>)>>,
+}
+
+/// What a catalog's build depended on beyond its declaration and CSV text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogFingerprint {
+    /// The resolved column types, in order.
+    pub columns: Vec<(String, crate::types::Type)>,
+    /// The variants of each enum the columns name, in the order they are named.
+    pub enums: Vec<Vec<String>>,
 }
 
 /// Reads a rule or CSV file as text, bounded (see [`crate::io`]). A file over the size
@@ -154,6 +178,7 @@ impl Loader {
             by_path: HashMap::new(),
             memory_files: HashMap::new(),
             data_files: HashMap::new(),
+            catalogs: SharedCatalogs::default(),
         }
     }
 

@@ -90,6 +90,66 @@ pub fn check_ruleset(dir: &Path, limits: Limits) -> Result<CheckReport, RunError
     with_big_stack(move || check_paths_inline(&paths, limits, false))?
 }
 
+/// Checks one ruleset directory (with its parents) through a loader kept across calls (the
+/// router's): layers read before are not read again and, with `loader.catalogs.on`, a
+/// parent's catalogs are built once and shared (`Arc`) by every child. The report holds this
+/// chain's diagnostics only, and a copy of the loader's source map. The loader comes back
+/// with the result; after an internal error it is a fresh one.
+pub fn check_ruleset_shared(loader: Loader, dir: &Path) -> (Loader, Result<CheckReport, RunError>) {
+    let limits = loader.limits.clone();
+    let share = loader.catalogs.on;
+    let dir = dir.to_path_buf();
+    let run = with_big_stack(move || {
+        let mut loader = loader;
+        let result = check_shared_inline(&mut loader, &dir);
+        (loader, result)
+    });
+    match run {
+        Ok((loader, result)) => (loader, result),
+        Err(e) => {
+            let mut fresh = Loader::new(limits);
+            fresh.catalogs.on = share;
+            (fresh, Err(e))
+        }
+    }
+}
+
+fn check_shared_inline(loader: &mut Loader, dir: &Path) -> Result<CheckReport, RunError> {
+    let mark = loader.diags.len();
+    let leaf = loader.load_path(dir)?;
+    let chain = loader.chain(leaf);
+    let mut driver = Driver::default();
+    let checked = driver.check_target(loader, &chain);
+    // Loading diagnostics of this chain's files, whenever they were found, and those without
+    // a place found by this load.
+    let files = files_of(loader, &chain);
+    let mut all = Diagnostics::new();
+    all.extend(
+        loader
+            .diags
+            .iter()
+            .enumerate()
+            .filter(|(i, d)| d.span.map_or(*i >= mark, |s| files.contains(&s.file)))
+            .map(|(_, d)| d.clone()),
+    );
+    all.extend(driver.diags);
+    let mut diags = Diagnostics::new();
+    diags.extend(all.sorted());
+    let (rulesets, not_checked) = match checked {
+        Some(rs) => (vec![(dir.to_path_buf(), rs)], Vec::new()),
+        None => (
+            vec![(dir.to_path_buf(), Ruleset::default())],
+            vec![dir.to_path_buf()],
+        ),
+    };
+    Ok(CheckReport {
+        map: loader.map.clone(),
+        diags,
+        rulesets,
+        not_checked,
+    })
+}
+
 fn check_paths_inline(
     paths: &[PathBuf],
     limits: Limits,

@@ -97,10 +97,10 @@ impl SourceFile {
     }
 }
 
-/// All files loaded in one run.
-#[derive(Debug, Default)]
+/// All files loaded in one run. Cloning it is cheap: the files are shared.
+#[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    files: Vec<SourceFile>,
+    files: Vec<Arc<SourceFile>>,
 }
 
 impl SourceMap {
@@ -112,13 +112,14 @@ impl SourceMap {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile::new(name.into(), text.into()));
+        self.files
+            .push(Arc::new(SourceFile::new(name.into(), text.into())));
         id
     }
 
     /// The file behind an id.
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
-        self.files.get(id.0 as usize)
+        self.files.get(id.0 as usize).map(|f| &**f)
     }
 
     /// The id of a file already loaded under this name.

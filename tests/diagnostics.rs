@@ -220,7 +220,8 @@ const RUNTIME_HEADER: &str = "# Runtime errors of `rulec eval`
 These are reported while settling a claim: the ruleset checked, but this claim meets a value
 with no version in force, a conflict between exceptions, a look-up that finds nothing, or an
 input that does not fit. Each names the rule text (file, line, column) or the claim's JSON path.
-`rulec eval` exits with code 1; in `--batch` the line's result is `{\"error\": [...]}` and the
+`rulec eval` exits with code 1; in `--batch` the line's result is
+`{\"line\": N, \"claim_id\": ..., \"error\": [...]}` (`claim_id` when the claim has one) and the
 batch goes on.
 
 ";

@@ -519,7 +519,7 @@ impl Checker<'_> {
         rest: Option<Span>,
         rows: &RowSource,
         cite: Option<&ast::Citation>,
-    ) -> ir::Catalog {
+    ) -> Arc<ir::Catalog> {
         let cols: Vec<Column> = columns
             .iter()
             .map(|c| Column {
@@ -527,6 +527,79 @@ impl Checker<'_> {
                 ty: self.resolve_type(&c.ty),
             })
             .collect();
+        // Shared across the router's chains: a parent's catalog is built once.
+        let fingerprint = self
+            .loader
+            .catalogs
+            .on
+            .then(|| self.catalog_fingerprint(&cols));
+        if let Some(f) = &fingerprint {
+            let hit = self
+                .loader
+                .catalogs
+                .built
+                .get(&decl.span)
+                .and_then(|v| v.iter().find(|(g, _)| g == f));
+            if let Some((_, cat)) = hit {
+                return cat.clone();
+            }
+        }
+        let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
+        let cat = Arc::new(self.build_catalog_rows(decl, dir, cols, columns, rest, rows, cite));
+        let clean = self.diags.iter().filter(|d| d.is_error()).count() == errors_before;
+        if let (Some(f), true) = (fingerprint, clean) {
+            self.loader
+                .catalogs
+                .built
+                .entry(decl.span)
+                .or_default()
+                .push((f, cat.clone()));
+        }
+        cat
+    }
+
+    /// What a catalog's build depends on beyond its declaration and CSV text.
+    fn catalog_fingerprint(&self, cols: &[Column]) -> crate::load::CatalogFingerprint {
+        fn enums_of(t: &Type, out: &mut Vec<u32>) {
+            match t {
+                Type::Enum(e) => out.push(*e),
+                Type::List(x) | Type::Optional(x) => enums_of(x, out),
+                _ => {}
+            }
+        }
+        let mut ids = Vec::new();
+        for c in cols {
+            enums_of(&c.ty, &mut ids);
+        }
+        crate::load::CatalogFingerprint {
+            columns: cols
+                .iter()
+                .map(|c| (c.name.clone(), c.ty.clone()))
+                .collect(),
+            enums: ids
+                .iter()
+                .map(|&e| {
+                    self.rs
+                        .enums
+                        .get(e as usize)
+                        .map(|en| en.variants.clone())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_catalog_rows(
+        &mut self,
+        decl: &Decl,
+        dir: Option<&Path>,
+        cols: Vec<Column>,
+        columns: &[ast::ColumnDecl],
+        rest: Option<Span>,
+        rows: &RowSource,
+        cite: Option<&ast::Citation>,
+    ) -> ir::Catalog {
         let keys: Vec<usize> = columns
             .iter()
             .enumerate()
@@ -652,8 +725,7 @@ impl Checker<'_> {
                 }
             }
         }
-        let mut index: rustc_hash::FxHashMap<Arc<str>, Vec<u32>> =
-            rustc_hash::FxHashMap::default();
+        let mut index: rustc_hash::FxHashMap<Arc<str>, Vec<u32>> = rustc_hash::FxHashMap::default();
         index.reserve(out_rows.len());
         for (i, r) in out_rows.iter().enumerate() {
             if let Some(Value::Text(k)) = r.cells.get(key as usize) {

@@ -1,0 +1,104 @@
+//! The router loads every ruleset through one loader: a parent's catalogs are built once and
+//! shared (`Arc`) by its children, and a routed ruleset settles exactly like the same ruleset
+//! loaded on its own.
+
+use rulec::api::{EvalOptions, Router, Ruleset};
+use rulec::limits::Limits;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Every shipped test case's claim under `dir`, with its `as_of`.
+fn case_claims(dir: &Path) -> Vec<(serde_json::Value, EvalOptions)> {
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("tests"))
+        .expect("tests dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for f in files {
+        for case in rulec::testing::read_cases(&f).expect("cases") {
+            let as_of = case
+                .as_of
+                .as_deref()
+                .map(|d| rulec::value::Date::parse(d).expect("date"));
+            out.push((case.claim, EvalOptions { as_of }));
+        }
+    }
+    out
+}
+
+fn region(claim: &serde_json::Value) -> &str {
+    claim["insured"]["region"].as_str().unwrap_or("")
+}
+
+#[test]
+fn parent_catalogs_are_built_once_and_shared() {
+    let router = Router::new("rulesets", Limits::default());
+    let claim = |region: &str| serde_json::json!({ "insured": { "region": region } });
+    let binzhou = router.route(&claim("shandong/binzhou")).expect("binzhou");
+    let qingdao = router.route(&claim("shandong/qingdao")).expect("qingdao");
+    let beijing = router.route(&claim("beijing")).expect("beijing");
+    let national = |rs: &Ruleset| {
+        rs.compiled()
+            .catalogs
+            .iter()
+            .find(|c| c.name == "national")
+            .cloned()
+            .expect("china's `national` catalog")
+    };
+    let (a, b, c) = (national(&binzhou), national(&qingdao), national(&beijing));
+    assert!(
+        Arc::ptr_eq(&a, &b),
+        "siblings share their grandparent's catalog"
+    );
+    assert!(Arc::ptr_eq(&a, &c), "and so do cousins");
+    // Loaded on its own, a ruleset builds its own copy, equal in content.
+    let alone = Ruleset::load_dir("rulesets/shandong/binzhou", Limits::default()).expect("load");
+    let d = national(&alone);
+    assert!(!Arc::ptr_eq(&a, &d));
+    assert_eq!(a.rows.len(), d.rows.len());
+    assert_eq!(format!("{:?}", a.rows), format!("{:?}", d.rows));
+}
+
+#[test]
+fn routed_rulesets_settle_like_rulesets_loaded_alone() {
+    let router = Router::new("rulesets", Limits::default());
+    let dirs = [
+        "rulesets/shandong/binzhou",
+        "rulesets/shandong/qingdao",
+        "rulesets/shandong",
+        "rulesets/beijing",
+        "rulesets/jilin",
+        "rulesets/jilin/changchun",
+    ];
+    let mut compared = 0;
+    for dir in dirs {
+        let alone = Ruleset::load_dir(dir, Limits::default()).expect("load");
+        for (claim, opts) in case_claims(Path::new(dir)) {
+            if region(&claim).is_empty() {
+                continue;
+            }
+            let Ok(routed) = router.route(&claim) else {
+                continue; // a case about a region nothing serves
+            };
+            if routed.name() != alone.name() {
+                continue; // the case's region belongs to another ruleset
+            }
+            let a = routed
+                .evaluate(&claim, &opts)
+                .map(|s| routed.settlement_json(&s));
+            let b = alone
+                .evaluate(&claim, &opts)
+                .map(|s| alone.settlement_json(&s));
+            match (a, b) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{dir}: {claim}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_json(), b.to_json(), "{dir}: {claim}"),
+                (a, b) => panic!("{dir}: routed {:?} but alone {:?}", a.is_ok(), b.is_ok()),
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "only {compared} cases compared");
+}
