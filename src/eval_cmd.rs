@@ -414,32 +414,36 @@ fn settle_line(
         );
         return false;
     }
-    let claim: Json = match rulec::claim::parse_strict(text) {
-        Ok(j) => j,
-        Err(e) => {
-            error_line(out, line_no, None, one_error(e.code, &e));
-            return false;
-        }
-    };
-    let claim_id = claim.get("claim_id");
-    let rs = match router.get(&claim) {
+    // Straight from the bytes: `claim_id` and the region are peeked, the claim is decoded
+    // into the ruleset's input, and the settlement is written into `out`.
+    let peek = rulec::claim::peek(line);
+    let claim_id = peek.as_ref().and_then(|p| p.claim_id.as_ref());
+    let rs = match router.get_bytes(line) {
         Ok(r) => r,
         Err(e) => {
             error_line(out, line_no, claim_id, e.to_json());
             return false;
         }
     };
-    match rs.evaluate(&claim, opts) {
+    match rs.evaluate_bytes(line, opts) {
         Ok(s) => {
             let start = out.len();
-            // Serialising a `serde_json::Value` into a `Vec` cannot fail.
-            let _ = serde_json::to_writer(&mut *out, &rs.settlement_json(&s));
             if let Some(id) = claim_id {
-                // `{"ruleset":…}` becomes `{"claim_id":ID,"ruleset":…}`.
-                let mut head = b"{\"claim_id\":".to_vec();
-                let _ = serde_json::to_writer(&mut head, id);
-                head.push(b',');
-                out.splice(start..start + 1, head);
+                // `{"claim_id":ID,` then the settlement without its `{`.
+                out.extend_from_slice(b"{\"claim_id\":");
+                // Serialising a `serde_json::Value` into a `Vec` cannot fail.
+                let _ = serde_json::to_writer(&mut *out, id);
+                out.push(b',');
+                let brace = out.len();
+                rs.write_settlement(&s, out);
+                if out.get(brace) == Some(&b'{') {
+                    out.remove(brace);
+                } else {
+                    out.truncate(start);
+                    rs.write_settlement(&s, out);
+                }
+            } else {
+                rs.write_settlement(&s, out);
             }
             out.push(b'\n');
             true

@@ -78,6 +78,24 @@ fn per_claim(rs: &Ruleset, claim: &serde_json::Value) -> (u64, u64) {
     (eval, with_json)
 }
 
+/// The same through the byte path of `--batch`: decode straight from the JSON text, settle,
+/// write the settlement into a reused buffer.
+fn per_claim_bytes(rs: &Ruleset, text: &[u8]) -> u64 {
+    let opts = EvalOptions::default();
+    let mut out = Vec::with_capacity(4096);
+    for _ in 0..3 {
+        out.clear();
+        let s = rs.evaluate_bytes(text, &opts).expect("settles");
+        rs.write_settlement(&s, &mut out);
+    }
+    count(|| {
+        out.clear();
+        let s = rs.evaluate_bytes(text, &opts).expect("settles");
+        rs.write_settlement(&s, &mut out);
+        drop(s);
+    })
+}
+
 fn assert_pinned(what: &str, got: u64, pinned: u64) {
     assert!(
         got <= pinned,
@@ -97,6 +115,13 @@ fn sample_outpatient_claim() {
         json,
         PIN_SAMPLE_JSON,
     );
+    let text = std::fs::read("rulesets/sample/claims/outpatient.json").expect("claim");
+    let bytes = per_claim_bytes(&rs, &text);
+    assert_pinned(
+        "sample/city, 4 items, bytes in, settlement bytes out",
+        bytes,
+        PIN_SAMPLE_BYTES,
+    );
 }
 
 #[test]
@@ -114,3 +139,4 @@ fn allocations_do_not_grow_with_repetition() {
 
 const PIN_SAMPLE_EVAL: u64 = 81;
 const PIN_SAMPLE_JSON: u64 = 146;
+const PIN_SAMPLE_BYTES: u64 = 72;
