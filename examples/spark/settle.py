@@ -102,9 +102,9 @@ def main(argv=None) -> None:
     df = keyed(read_claims(spark, a.claims))
     parts = a.partitions or spark.sparkContext.defaultParallelism * 4
     as_of = a.as_of
-    rows = partitioned(df, parts).rdd.mapPartitions(
-        lambda it: rulec_spark.settle_partition(it, name, as_of))
-    spark.createDataFrame(rows, SCHEMA).write.mode("overwrite").parquet(a.output)
+    settled = partitioned(df, parts).mapInArrow(
+        lambda batches: rulec_spark.settle_batches(batches, name, as_of), SCHEMA)
+    settled.write.mode("overwrite").parquet(a.output)
     spark.stop()
 
 

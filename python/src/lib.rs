@@ -28,7 +28,7 @@ use rulec::api::{self, EvalOptions};
 use rulec::diag::{Code, Diagnostic};
 use rulec::eval::Settlement;
 use rulec::limits::Limits;
-use rulec::replay::Settle;
+use rulec::replay::{Settle, Settled};
 use rulec::value::{Date, Value};
 use serde_json::Value as Json;
 use std::collections::VecDeque;
@@ -220,6 +220,17 @@ fn settlement_out(rs: &api::Ruleset, s: &Settlement) -> Out {
     Out::Map(m)
 }
 
+/// A batch settlement: `claim_id` first, when the claim has one.
+fn with_claim_id(out: Out, id: Option<&Json>) -> Out {
+    match (out, id) {
+        (Out::Map(mut m), Some(id)) => {
+            m.insert(0, ("claim_id".to_string(), json_out(id)));
+            Out::Map(m)
+        }
+        (out, _) => out,
+    }
+}
+
 /// Codes whose message starts with the claim's JSON path (`items[3].unit_price: …`).
 fn is_claim_code(code: &str) -> bool {
     [
@@ -275,7 +286,8 @@ fn error_out(e: &api::Error) -> Box<ErrOut> {
         code,
         message,
         diagnostics,
-        rendered: e.render_human(),
+        // Exactly what `rulec eval` prints on stderr.
+        rendered: format!("{}\n", e.render_human().trim_end()),
         input_line: None,
         claim_id: None,
     })
@@ -642,18 +654,26 @@ impl Target {
         }
     }
 
-    fn settle(&self, text: &str, opts: &EvalOptions) -> Outcome {
-        let (rs, claim) = self.prepare(text).map_err(|e| error_out(&e))?;
+    /// Settles claim text. `with_id`: the settlement starts with the claim's `claim_id`, as
+    /// a line of `rulec eval --batch` does (a single `rulec eval` prints none).
+    fn settle(&self, text: &str, opts: &EvalOptions, with_id: bool) -> Outcome {
+        let claim = self.parse(text).map_err(|e| error_out(&e))?;
+        let id = claim.get("claim_id");
+        let failed = |e: &api::Error| {
+            let mut err = error_out(e);
+            err.claim_id = id.and_then(Json::as_str).map(str::to_string);
+            err
+        };
+        let rs = match self {
+            Target::One(rs) => rs.clone(),
+            Target::Routed(router) => router.route(&claim).map_err(|e| failed(&e))?,
+        };
         match rs.evaluate(&claim, opts) {
-            Ok(s) => Ok(settlement_out(&rs, &s)),
-            Err(e) => {
-                let mut err = error_out(&e);
-                err.claim_id = claim
-                    .get("claim_id")
-                    .and_then(Json::as_str)
-                    .map(str::to_string);
-                Err(err)
-            }
+            Ok(s) => Ok(with_claim_id(
+                settlement_out(&rs, &s),
+                id.filter(|_| with_id),
+            )),
+            Err(e) => Err(failed(&e)),
         }
     }
 
@@ -686,7 +706,7 @@ fn evaluate_one(
     let opts = parse_as_of(as_of)?;
     let text = claim_text(claim, &target.limits()).map_err(|r| raise(py, *r.into_out()))?;
     let target = target.clone();
-    let outcome = py.detach(move || target.settle(&text, &opts));
+    let outcome = py.detach(move || target.settle(&text, &opts, false));
     match outcome {
         Ok(out) => Ok(to_py(py, out)?.unbind()),
         Err(e) => Err(raise(py, *e)),
@@ -782,9 +802,75 @@ fn read_all(
     Ok(out)
 }
 
-/// Replays claims (shared/reference-policies.md §11): by `insured.id`, in
+/// One replayed claim: its `claim_id` (any JSON value), and its settlement or failure.
+type ReplayedClaim = (Option<Json>, Result<Settled, Box<ErrOut>>);
+
+/// Replays claim texts (shared/reference-policies.md §11): by `insured.id`, in
 /// (`settlement_date`, `claim_id`) order, accumulators threaded by period. One result per
-/// claim, in input order.
+/// claim, in input order. Runs on the current rayon pool; call it without the GIL.
+fn replay_texts(
+    target: &Target,
+    texts: Vec<Result<String, Box<ErrOut>>>,
+    opts: &EvalOptions,
+) -> Vec<ReplayedClaim> {
+    let mut outcomes: Vec<Option<ReplayedClaim>> = Vec::with_capacity(texts.len());
+    let mut ids: Vec<Option<Json>> = Vec::with_capacity(texts.len());
+    let mut claims = Vec::with_capacity(texts.len());
+    for (i, t) in texts.into_iter().enumerate() {
+        let line = i + 1;
+        let parsed = match t {
+            Err(e) => Err(e),
+            Ok(text) if text.trim().is_empty() => {
+                Err(Refusal::new(Code::InvalidClaim, "", "empty line").into_out())
+            }
+            Ok(text) => target.parse(&text).map_err(|e| error_out(&e)),
+        };
+        ids.push(
+            parsed
+                .as_ref()
+                .ok()
+                .and_then(|j| j.get("claim_id").cloned()),
+        );
+        match parsed {
+            Ok(json) => {
+                claims.push((line, json));
+                outcomes.push(None);
+            }
+            Err(mut e) => {
+                e.input_line = Some(line);
+                outcomes.push(Some((None, Err(e))));
+            }
+        }
+    }
+    for r in rulec::replay::replay(target.settler(), claims, opts) {
+        let id = ids.get_mut(r.line - 1).and_then(Option::take);
+        let outcome = r.outcome.map_err(|e| {
+            let mut err = error_out(&e);
+            err.input_line = Some(r.line);
+            err.claim_id = r.claim_id.clone();
+            err
+        });
+        if let Some(slot) = outcomes.get_mut(r.line - 1) {
+            *slot = Some((id, outcome));
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                let e = Refusal::new(
+                    Code::InvalidClaim,
+                    "",
+                    "internal error: replay returned no result for the claim",
+                );
+                (None, Err(e.into_out()))
+            })
+        })
+        .collect()
+}
+
+/// Replays claims and returns a list in input order: settlements (starting with the claim's
+/// `claim_id`, as a line of `rulec eval --batch`) and `RuleError` values.
 fn replay_impl(
     py: Python<'_>,
     target: &Target,
@@ -798,52 +884,12 @@ fn replay_impl(
     let target = target.clone();
     let outcomes: Vec<Outcome> = py.detach(move || {
         pool.install(|| {
-            let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(texts.len());
-            let mut claims = Vec::with_capacity(texts.len());
-            for (i, t) in texts.into_iter().enumerate() {
-                let line = i + 1;
-                let parsed = match t {
-                    Err(e) => Err(e),
-                    Ok(text) if text.trim().is_empty() => {
-                        Err(Refusal::new(Code::InvalidClaim, "", "empty line").into_out())
-                    }
-                    Ok(text) => target.parse(&text).map_err(|e| error_out(&e)),
-                };
-                match parsed {
-                    Ok(json) => {
-                        claims.push((line, json));
-                        outcomes.push(None);
-                    }
-                    Err(mut e) => {
-                        e.input_line = Some(line);
-                        outcomes.push(Some(Err(e)));
-                    }
-                }
-            }
-            for r in rulec::replay::replay(target.settler(), claims, &opts) {
-                let outcome = match &r.outcome {
-                    Ok(settled) => Ok(settlement_out(&settled.ruleset, &settled.settlement)),
-                    Err(e) => {
-                        let mut err = error_out(e);
-                        err.input_line = Some(r.line);
-                        err.claim_id = r.claim_id.clone();
-                        Err(err)
-                    }
-                };
-                if let Some(slot) = outcomes.get_mut(r.line - 1) {
-                    *slot = Some(outcome);
-                }
-            }
-            outcomes
+            replay_texts(&target, texts, &opts)
                 .into_iter()
-                .map(|o| {
-                    o.unwrap_or_else(|| {
-                        Err(Refusal::new(
-                            Code::InvalidClaim,
-                            "",
-                            "internal error: replay returned no result for the claim",
-                        )
-                        .into_out())
+                .map(|(id, outcome)| {
+                    outcome.map(|settled| {
+                        let out = settlement_out(&settled.ruleset, &settled.settlement);
+                        with_claim_id(out, id.as_ref())
                     })
                 })
                 .collect()
@@ -854,6 +900,276 @@ fn replay_impl(
         list.append(outcome_to_py(py, o)?)?;
     }
     Ok(list.unbind())
+}
+
+// ---------------------------------------------------------------- Arrow-ready columns
+
+/// A column of `decimal128(18, 2)` in Arrow's layout: each value its unscaled `i128`
+/// (fen), little-endian, and a validity bitmap (bit set: not null). Built without the GIL;
+/// `rulec/arrow.py` wraps the buffers into a `pyarrow` array without a Python object per value.
+#[derive(Default)]
+struct Dec128 {
+    data: Vec<u8>,
+    valid: Vec<u8>,
+    len: usize,
+    nulls: usize,
+}
+
+/// The largest amount `decimal128(18, 2)` holds, exclusive: 10^16 yuan.
+const DEC18_LIMIT: i128 = 1_000_000_000_000_000_000;
+
+impl Dec128 {
+    fn push(&mut self, value: Option<rust_decimal::Decimal>) -> Result<(), String> {
+        let unscaled = match value {
+            None => None,
+            Some(d) => {
+                let mut fen = d;
+                fen.rescale(2);
+                if fen != d || fen.scale() != 2 || fen.mantissa().abs() >= DEC18_LIMIT {
+                    return Err(format!(
+                        "{d} does not fit DecimalType(18, 2) exactly (whole fen, under 10^16)"
+                    ));
+                }
+                Some(fen.mantissa())
+            }
+        };
+        if self.len % 8 == 0 {
+            self.valid.push(0);
+        }
+        if let Some(v) = unscaled {
+            if let Some(byte) = self.valid.last_mut() {
+                *byte |= 1 << (self.len % 8);
+            }
+            self.data.extend_from_slice(&v.to_le_bytes());
+        } else {
+            self.nulls += 1;
+            self.data.extend_from_slice(&0i128.to_le_bytes());
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let t = (
+            PyBytes::new(py, &self.data),
+            PyBytes::new(py, &self.valid),
+            self.nulls,
+        );
+        Ok(t.into_pyobject(py)?.into_any())
+    }
+}
+
+/// A column of `map<string, decimal128(18, 2)>` in Arrow's layout: `i32` offsets, the keys,
+/// the values, and a validity bitmap of the maps.
+#[derive(Default)]
+struct DecMap {
+    offsets: Vec<u8>,
+    keys: Vec<String>,
+    values: Dec128,
+    valid: Vec<u8>,
+    len: usize,
+    nulls: usize,
+}
+
+impl DecMap {
+    fn new() -> DecMap {
+        DecMap {
+            offsets: 0i32.to_le_bytes().to_vec(),
+            ..DecMap::default()
+        }
+    }
+
+    /// Appends a map of the entries.
+    fn push<'a>(
+        &mut self,
+        entries: impl Iterator<Item = (&'a String, Option<rust_decimal::Decimal>)>,
+    ) -> Result<(), String> {
+        for (k, v) in entries {
+            let v = v.ok_or_else(|| format!("`{k}` is not an amount"))?;
+            self.values
+                .push(Some(v))
+                .map_err(|e| format!("`{k}`: {e}"))?;
+            self.keys.push(k.clone());
+        }
+        self.end_row(true)
+    }
+
+    /// Appends a null (a claim that did not settle).
+    fn push_null(&mut self) {
+        // The end offset is the previous one, which already fits an i32.
+        let _ = self.end_row(false);
+    }
+
+    fn end_row(&mut self, valid: bool) -> Result<(), String> {
+        let end = i32::try_from(self.keys.len())
+            .map_err(|_| "more map entries than an Arrow map holds".to_string())?;
+        if self.len % 8 == 0 {
+            self.valid.push(0);
+        }
+        if valid {
+            if let Some(byte) = self.valid.last_mut() {
+                *byte |= 1 << (self.len % 8);
+            }
+        } else {
+            self.nulls += 1;
+        }
+        self.offsets.extend_from_slice(&end.to_le_bytes());
+        self.len += 1;
+        Ok(())
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let t = (
+            PyBytes::new(py, &self.offsets),
+            PyList::new(py, &self.keys)?,
+            self.values.to_py(py)?,
+            PyBytes::new(py, &self.valid),
+            self.nulls,
+        );
+        Ok(t.into_pyobject(py)?.into_any())
+    }
+}
+
+/// The exact decimal of a numeric value (money, rate, decimal, integer); `None` otherwise.
+fn decimal_of(v: &Value) -> Option<rust_decimal::Decimal> {
+    match v {
+        Value::Money(m) => Some(m.0),
+        Value::Rate(r) => Some(r.0),
+        Value::Decimal(d) => Some(*d),
+        Value::Int(i) => Some(rust_decimal::Decimal::from(*i)),
+        _ => None,
+    }
+}
+
+/// Replayed claims as columns, one row per claim in input order.
+struct Columns {
+    settlement: Vec<Option<String>>,
+    ruleset: Vec<Option<String>>,
+    as_of: Vec<Option<String>>,
+    error_code: Vec<Option<String>>,
+    error_message: Vec<Option<String>>,
+    amounts: Vec<(String, Dec128)>,
+    funds: DecMap,
+    accumulators: DecMap,
+}
+
+impl Columns {
+    fn build(amounts: &[String], rows: Vec<ReplayedClaim>) -> Result<Columns, String> {
+        let n = rows.len();
+        let mut c = Columns {
+            settlement: Vec::with_capacity(n),
+            ruleset: Vec::with_capacity(n),
+            as_of: Vec::with_capacity(n),
+            error_code: Vec::with_capacity(n),
+            error_message: Vec::with_capacity(n),
+            amounts: amounts
+                .iter()
+                .map(|a| (a.clone(), Dec128::default()))
+                .collect(),
+            funds: DecMap::new(),
+            accumulators: DecMap::new(),
+        };
+        for (i, (id, outcome)) in rows.into_iter().enumerate() {
+            let row = |e: String| format!("claim {} of the batch: {e}", i + 1);
+            match outcome {
+                Ok(Settled {
+                    ruleset,
+                    settlement: s,
+                }) => {
+                    let mut text = Vec::with_capacity(512);
+                    write_settlement(&mut text, &ruleset, &s, id.as_ref());
+                    c.settlement.push(String::from_utf8(text).ok());
+                    c.ruleset.push(Some(ruleset.name().to_string()));
+                    c.as_of.push(Some(s.as_of.to_string()));
+                    c.error_code.push(None);
+                    c.error_message.push(None);
+                    for (name, col) in &mut c.amounts {
+                        let v = s.outputs.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+                        let d = match v {
+                            None => None,
+                            Some(v) => Some(decimal_of(v).ok_or_else(|| {
+                                row(format!("the output `{name}` is not an amount"))
+                            })?),
+                        };
+                        col.push(d).map_err(|e| row(format!("`{name}`: {e}")))?;
+                    }
+                    let funds = s.funds.iter().map(|(n, m)| (n, Some(m.0)));
+                    c.funds
+                        .push(funds)
+                        .map_err(|e| row(format!("funds: {e}")))?;
+                    let accs = s.accumulators.iter().map(|(n, v)| (n, decimal_of(v)));
+                    c.accumulators
+                        .push(accs)
+                        .map_err(|e| row(format!("accumulators: {e}")))?;
+                }
+                Err(e) => {
+                    c.settlement.push(None);
+                    c.ruleset.push(None);
+                    c.as_of.push(None);
+                    c.error_code.push(Some(e.code.clone()));
+                    c.error_message.push(Some(e.message.clone()));
+                    for (_, col) in &mut c.amounts {
+                        col.push(None)?;
+                    }
+                    c.funds.push_null();
+                    c.accumulators.push_null();
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("settlement", &self.settlement)?;
+        d.set_item("ruleset", &self.ruleset)?;
+        d.set_item("as_of", &self.as_of)?;
+        d.set_item("error_code", &self.error_code)?;
+        d.set_item("error_message", &self.error_message)?;
+        let amounts = PyDict::new(py);
+        for (name, col) in &self.amounts {
+            amounts.set_item(name, col.to_py(py)?)?;
+        }
+        d.set_item("amounts", amounts)?;
+        d.set_item("funds", self.funds.to_py(py)?)?;
+        d.set_item("accumulators", self.accumulators.to_py(py)?)?;
+        Ok(d)
+    }
+}
+
+/// The settlement as the JSON line `rulec eval --batch` writes (without the newline):
+/// `claim_id` first when the claim has one.
+fn write_settlement(out: &mut Vec<u8>, rs: &api::Ruleset, s: &Settlement, id: Option<&Json>) {
+    // Serialising a `serde_json::Value` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &rs.settlement_json(s));
+    if let Some(id) = id {
+        let mut head = b"{\"claim_id\":".to_vec();
+        let _ = serde_json::to_writer(&mut head, id);
+        head.push(b',');
+        out.splice(0..1, head);
+    }
+}
+
+/// Replays claims into Arrow-ready columns (see `rulec/arrow.py`, which is the public face):
+/// `amounts` names the outputs wanted as `decimal128(18, 2)` columns.
+#[pyfunction]
+#[pyo3(signature = (target, lines, amounts, *, jobs=None, as_of=None))]
+fn _replay_columns<'py>(
+    py: Python<'py>,
+    target: &Bound<'py, PyAny>,
+    lines: &Bound<'py, PyAny>,
+    amounts: Vec<String>,
+    jobs: Option<usize>,
+    as_of: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let target = target_of(target)?;
+    let opts = parse_as_of(as_of)?;
+    let texts = read_all(lines, &target.limits())?;
+    let pool = thread_pool(jobs)?;
+    let columns = py.detach(move || {
+        pool.install(|| Columns::build(&amounts, replay_texts(&target, texts, &opts)))
+    });
+    columns.map_err(PyValueError::new_err)?.to_py(py)
 }
 
 /// A Ruleset, a Router, or a path: a directory with rule files is one ruleset, any other
@@ -1344,7 +1660,7 @@ fn settle_job(target: &Target, opts: &EvalOptions, line: usize, job: Job) -> Out
         Job::Text(text) if text.trim().is_empty() => {
             Err(Refusal::new(Code::InvalidClaim, "", "empty line").into_out())
         }
-        Job::Text(text) => target.settle(&text, opts),
+        Job::Text(text) => target.settle(&text, opts, true),
     };
     result.map_err(|mut e| {
         e.input_line = Some(line);
@@ -1401,6 +1717,7 @@ fn _rulec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Settlements>()?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(impact, m)?)?;
+    m.add_function(wrap_pyfunction!(_replay_columns, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -35,11 +35,13 @@ def compare(results, batch_lines):
             failed += 1
             assert "error" in want, f"line {i}: {got} but the CLI settled it"
             assert got.input_line == i == want["line"]
+            assert got.claim_id == want.get("claim_id"), f"line {i}"
             assert error_summary(got.diagnostics) == error_summary(want["error"]), f"line {i}"
         else:
             settled += 1
             assert "error" not in want, f"line {i}: settled, but the CLI failed: {want}"
             assert as_json(got) == want, f"line {i}"
+            assert list(got) == list(want), f"line {i}: key order"
     return settled, failed
 
 

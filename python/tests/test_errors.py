@@ -197,7 +197,8 @@ def test_evaluate_many_yields_errors_as_values(sample):
     lines = [good + "\n", "", "{", bad, good.encode(), '{"settlement_date": "2024-02-30"}']
     out = list(sample.evaluate_many(lines))
     assert len(out) == 6
-    assert out[0] == out[4] == sample.evaluate(good)
+    # a batch settlement starts with the claim's id, as a line of `rulec eval --batch` does
+    assert out[0] == out[4] == {"claim_id": "c1", **sample.evaluate(good)}
     errors = out[1:4] + out[5:]
     assert all(isinstance(e, rulec.RuleError) for e in errors)
     assert [e.input_line for e in errors] == [2, 3, 4, 6]

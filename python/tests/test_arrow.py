@@ -1,0 +1,75 @@
+"""rulec.arrow: replay into an Arrow record batch, column for column equal to the package's
+replay (and so to `rulec eval --batch` lines), amounts decimal128(18, 2), errors as rows."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+import rulec
+import rulec.arrow
+from claimgen import claims
+from conftest import ROOT, as_json
+
+
+def test_arrow_replay_equals_replay():
+    router = rulec.Router.load(ROOT / "rulesets")
+    lines = [json.dumps(c) for c in claims(3000, seed=31)] + ["", "{", '{"x": 1}']
+    batch = rulec.arrow.replay(router, pa.array(lines), jobs=2)
+    want = router.replay(lines, jobs=2)
+    assert batch.num_rows == len(lines) == len(want)
+    assert batch.schema == rulec.arrow.schema()
+    rows = batch.to_pylist()
+    settled = failed = 0
+    for row, w in zip(rows, want):
+        if isinstance(w, rulec.RuleError):
+            failed += 1
+            assert (row["error_code"], row["error_message"]) == (w.code, w.message)
+            assert row["settlement"] is row["funds"] is row["ruleset"] is None
+            assert all(row[k] is None for k in rulec.arrow.AMOUNTS)
+            continue
+        settled += 1
+        assert row["error_code"] is None
+        assert json.loads(row["settlement"]) == as_json(w)
+        assert list(json.loads(row["settlement"])) == list(w)  # key order, claim_id first
+        assert (row["ruleset"], row["as_of"]) == (w["ruleset"], w["as_of"])
+        for k in rulec.arrow.AMOUNTS:
+            assert row[k] == w.get(k), k
+            assert row[k] is None or row[k].as_tuple().exponent == -2
+        assert dict(row["funds"]) == w["funds"]
+        assert dict(row["accumulators"]) == w["accumulators"]
+    assert settled > 2000 and failed >= 3
+
+
+def test_arrow_replay_of_nothing_and_of_a_list():
+    rs = rulec.Ruleset.load(ROOT / "rulesets" / "sample" / "city")
+    empty = rulec.arrow.replay(rs, [])
+    assert empty.num_rows == 0 and empty.schema == rulec.arrow.schema()
+    c = json.loads((ROOT / "rulesets" / "sample" / "claims" / "outpatient.json").read_text())
+    c.setdefault("insured", {})["id"] = "P1"
+    one = rulec.arrow.replay(rs, [json.dumps(c)], amounts=["fund_pays"]).to_pylist()[0]
+    assert one["error_code"] is None, one["error_message"]
+    assert isinstance(one["fund_pays"], Decimal)
+    assert set(one) == {"ruleset", "as_of", "fund_pays", "funds", "accumulators", "settlement",
+                        "error_code", "error_message"}
+
+
+def test_arrow_refuses_a_float_claim_as_a_row():
+    rs = rulec.Ruleset.load(ROOT / "rulesets" / "sample" / "city")
+    row = rulec.arrow.replay(rs, [{"x": 1.5}]).to_pylist()[0]
+    assert row["error_code"] == "rulec::E0710" and "float" in row["error_message"]
+
+
+def test_arrow_amounts_of_any_numeric_output():
+    rs = rulec.Ruleset.load(ROOT / "rulesets" / "sample" / "city")
+    c = json.loads((ROOT / "rulesets" / "sample" / "claims" / "outpatient.json").read_text())
+    c.setdefault("insured", {})["id"] = "P1"
+    row = rulec.arrow.replay(rs, [json.dumps(c)], amounts=["cpi_this_year", "items_counted",
+                                                           "no_such_output"]).to_pylist()[0]
+    want = rs.replay([json.dumps(c)])[0]
+    assert row["cpi_this_year"] == want["cpi_this_year"]  # a decimal output, to the fen
+    assert row["items_counted"] == want["items_counted"]  # an int output
+    assert row["no_such_output"] is None
