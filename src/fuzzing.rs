@@ -41,21 +41,44 @@ fn binzhou() -> Option<&'static Ruleset> {
     .as_ref()
 }
 
-/// Claim JSON (any bytes) through evaluation against the shipped Binzhou ruleset. The
-/// settlement, when there is one, must be consistent.
+/// Claim JSON (any bytes) through evaluation against the shipped Binzhou ruleset, three
+/// ways that must agree: the byte decoder with the compiled evaluator (`evaluate_bytes`, the
+/// path of `--batch`), the JSON tree with the compiled evaluator (`evaluate`), and the JSON
+/// tree with the tree walker (`evaluate_reference`). A settlement must conserve money and be
+/// written identically by the byte writer and through JSON; an error must carry a diagnostic.
 pub fn claim(data: &[u8]) -> Result<(), String> {
     let Some(rs) = binzhou() else {
         return Err("the Binzhou ruleset does not load".into());
     };
-    let Ok(text) = std::str::from_utf8(data) else {
-        return Ok(());
+    let opts = EvalOptions::default();
+    let codes = |e: &crate::api::Error| -> Vec<&'static str> {
+        e.diagnostics.iter().map(|d| d.code.as_str()).collect()
     };
-    let Ok(j) = rs.parse_claim(text) else {
-        return Ok(());
+    let from_bytes = rs.evaluate_bytes(data, &opts);
+    let parsed = std::str::from_utf8(data)
+        .ok()
+        .and_then(|text| rs.parse_claim(text).ok());
+    let Some(j) = parsed else {
+        // Not a claim for the tree reader: the byte path must refuse it too.
+        return match from_bytes {
+            Ok(_) => Err("the byte decoder settled a claim the JSON reader refuses".into()),
+            Err(e) if e.diagnostics.is_empty() => Err("an error without a diagnostic".into()),
+            Err(_) => Ok(()),
+        };
     };
-    match rs.evaluate(&j, &EvalOptions::default()) {
-        Ok(s) => {
-            let out = rs.settlement_json(&s);
+    let compiled = rs.evaluate(&j, &opts);
+    let reference = rs.evaluate_reference(&j, &opts);
+    match (&from_bytes, &compiled, &reference) {
+        (Ok(b), Ok(c), Ok(r)) => {
+            let out = rs.settlement_json(c);
+            if rs.settlement_json(r) != out || rs.settlement_json(b) != out {
+                return Err("the three paths settle differently".into());
+            }
+            let mut written = Vec::new();
+            rs.write_settlement(b, &mut written);
+            if written != out.to_string().into_bytes() {
+                return Err("write_settlement differs from the settlement JSON".into());
+            }
             let dec = |k: &str| {
                 out.get(k)
                     .and_then(|v| v.as_str())
@@ -66,13 +89,26 @@ pub fn claim(data: &[u8]) -> Result<(), String> {
                 other => Err(format!("money not conserved: {other:?}")),
             }
         }
-        Err(e) => {
-            if e.diagnostics.is_empty() {
+        (Err(b), Err(c), Err(r)) => {
+            if b.diagnostics.is_empty() || c.diagnostics.is_empty() {
                 Err("an error without a diagnostic".into())
+            } else if codes(c) != codes(r) || codes(b) != codes(c) {
+                Err(format!(
+                    "the paths refuse differently: bytes {:?}, compiled {:?}, reference {:?}",
+                    codes(b),
+                    codes(c),
+                    codes(r)
+                ))
             } else {
                 Ok(())
             }
         }
+        _ => Err(format!(
+            "the paths disagree: bytes ok={}, compiled ok={}, reference ok={}",
+            from_bytes.is_ok(),
+            compiled.is_ok(),
+            reference.is_ok()
+        )),
     }
 }
 
