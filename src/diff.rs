@@ -189,7 +189,7 @@ pub fn trees(
         let key = |e: &Entry| (e.kind, e.name.clone());
         let old_by: IndexMap<(&str, String), &Entry> = oe.iter().map(|e| (key(e), e)).collect();
         let new_by: IndexMap<(&str, String), &Entry> = ne.iter().map(|e| (key(e), e)).collect();
-        // New order first, then what only the old tree has, each where it was.
+        // In the new tree's order, then what only the old tree has, in its order.
         for (k, e) in &new_by {
             entry_versions(name, e, old_by.get(k).copied(), Some(e), &mut changes);
         }

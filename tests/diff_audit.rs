@@ -1,10 +1,10 @@
 //! `rulec diff` and `rulec audit` on the shipped rulesets: goldens in `tests/diff_audit/`.
 //!
 //! The tree diff copies `rulesets/` twice and edits the copy once for each kind of change:
-//! a param's new version (which also ends the old one: a period change), a table row's value,
-//! a citation, bands, series years changed and added, catalog rows changed (by column), added
-//! and removed, a definition changed, a definition added, and a definition only re-spaced and
-//! commented (which must not show). The date diff compares the shipped rules at 2023-06-01
+//! a param's value, a param's new version (which also ends the old one: a period change), a
+//! citation, table rows changed, added and removed, bands, series years changed and added,
+//! catalog rows changed (by column), added and removed, definitions changed, added and
+//! removed, and a definition only re-spaced and commented (which must not show). The date diff compares the shipped rules at 2023-06-01
 //! and 2024-06-01. The audit lists the shipped rules in every format.
 //!
 //! Regenerate after an intended change with `UPDATE_GOLDEN=1 cargo test --test diff_audit`.
@@ -97,6 +97,25 @@ fn edited_trees(name: &str) -> PathBuf {
         "2024,100.2",
         "2024,100.3\n2025,100.8",
     );
+    // A param's value.
+    edit(
+        &qingdao.join("delivery.rulec"),
+        "from 2023-01-01 = 3_800 cite assumed",
+        "from 2023-01-01 = 4_000 cite assumed",
+    );
+    let jilin = new.join("jilin/jilin.rulec");
+    // Table rows: one removed, one added.
+    edit(
+        &jilin,
+        "table resident_deductible(level: int): money { 1 => 200  2 => 500  3 => 800 }",
+        "table resident_deductible(level: int): money { 1 => 200  2 => 500  4 => 900 }",
+    );
+    // A definition removed.
+    edit(
+        &jilin,
+        "exception epidemic_no_cut to ratio_cut\n  when epidemic_case = 0%\n  cite jilin_epidemic \"异地就医不降低报销比例\"\n",
+        "",
+    );
     // Bands.
     edit(
         &new.join("jilin/jilin.rulec"),
@@ -162,6 +181,10 @@ fn diff_of_two_trees_shows_each_kind_of_change() {
     find("national[XA099]", "added");
     find("outpatient_pooling", "changed");
     find("pooling_share", "added");
+    assert_eq!(find("cesarean_base", "changed")["new"]["value"], "4000.00");
+    find("resident_deductible[3]", "removed");
+    find("resident_deductible[4]", "added");
+    assert_eq!(find("epidemic_no_cut", "removed")["kind"], "exception");
     assert!(
         !changes.iter().any(|c| c["name"] == "pooling_applies"),
         "spacing and comments are not changes"
