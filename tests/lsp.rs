@@ -260,6 +260,32 @@ fn an_editor_session() {
     );
     c.change(&csv, &csv_text);
 
+    // An unsaved change in the parent shows its consequences in the child: `china` alone
+    // is fine with `eligible` renamed, but `jilin` uses it.
+    let lines_saved = std::fs::read_to_string(&lines).expect("read");
+    let renamed = lines_saved.replacen("output eligible:", "output eligible_amount:", 1);
+    assert_ne!(renamed, lines_saved);
+    c.open(&lines, &renamed);
+    let _ = c.request("workspace/symbol", json!({"query": ""}));
+    let child = c.diagnostics(&jilin).expect("diagnostics for the child");
+    assert!(
+        child
+            .iter()
+            .any(|d| d["code"] == "rulec::E0101" && d["message"].to_string().contains("eligible")),
+        "{child:?}"
+    );
+    assert!(
+        c.diagnostics(&lines).unwrap_or_default().is_empty(),
+        "the parent is fine"
+    );
+    c.change(&lines, &lines_saved);
+    let _ = c.request("workspace/symbol", json!({"query": ""}));
+    assert_eq!(
+        c.diagnostics(&jilin),
+        Some(Vec::new()),
+        "restored, the error goes"
+    );
+
     // Hover: type, layer, every version with its citation, the value in force today.
     let (l, ch) = find(&original, "param critical_cap", 7);
     let hover = c.at("textDocument/hover", &jilin, l, ch);
@@ -321,7 +347,7 @@ fn an_editor_session() {
     let (l, ch) = find(&original, "override def in_scope", 13);
     let def = c.at("textDocument/definition", &jilin, l, ch);
     assert_eq!(uris(&def), vec![uri(&lines)], "{def}");
-    c.open(&lines, &lines_text);
+    c.change(&lines, &lines_text);
     let (l, ch) = find(&lines_text, "def in_scope", 5);
     let def = c.at("textDocument/definition", &lines, l, ch);
     assert_eq!(uris(&def), vec![uri(&jilin)], "{def}");
