@@ -77,12 +77,38 @@ enum NumberWhy {
     NotANumber(String),
     /// Below zero: claims carry no negative amounts, quantities or rates.
     Negative,
+    /// More fraction digits (first) than the field allows (second).
+    TooPrecise(u32, u32),
+}
+
+/// The fraction digits a claim's number may carry when its field declares none: money is in
+/// fen (2); decimals (quantities) and rates carry 4 (a rate as a fraction: `12.34%`).
+pub fn default_digits(ty: &Type) -> u32 {
+    match ty {
+        Type::Money => 2,
+        _ => 4,
+    }
+}
+
+/// The message of a number with too many fraction digits (`rulec::E0718`).
+fn too_precise(ty: &Type, shown: &str, digits: u32, max: u32) -> String {
+    match ty {
+        Type::Money if max == 2 => format!(
+            "{shown} has {digits} fraction digits; an amount is in fen (2 digits) unless the \
+             schema declares finer, e.g. `money(4)`"
+        ),
+        Type::Rate => format!(
+            "{shown} has {digits} fraction digits as a fraction, more than the {max} this \
+             field allows"
+        ),
+        _ => format!("{shown} has {digits} fraction digits, more than the {max} this field allows"),
+    }
 }
 
 /// A money, rate or decimal value from the number's text (a JSON number's digits or a
 /// string); a rate may be written with `%`. Shared by the tree reader and the byte decoder,
 /// so that both read every number alike.
-fn number_value(ty: &Type, text: &str) -> Result<Value, NumberWhy> {
+fn number_value(ty: &Type, text: &str, digits: Option<u32>) -> Result<Value, NumberWhy> {
     let (text, pct) = match (ty, text.trim().strip_suffix('%')) {
         (Type::Rate, Some(t)) => (t, true),
         _ => (text, false),
@@ -90,6 +116,12 @@ fn number_value(ty: &Type, text: &str) -> Result<Value, NumberWhy> {
     let mut d = decimal_from_text(text).map_err(NumberWhy::NotANumber)?;
     if d.is_sign_negative() || text.trim_start().starts_with('-') {
         return Err(NumberWhy::Negative);
+    }
+    // Trailing zeros carry no precision: `12.50` is two digits, `12.5000` as well.
+    let max = digits.unwrap_or_else(|| default_digits(ty));
+    let scale = d.normalize().scale() + if pct { 2 } else { 0 };
+    if scale > max {
+        return Err(NumberWhy::TooPrecise(scale, max));
     }
     if d.is_zero() {
         d = Decimal::ZERO;
@@ -113,11 +145,23 @@ impl<'a> Reader<'a> {
         Reader { rs, limits }
     }
 
-    /// Reads `j` at `path` as type `ty`.
+    /// Reads `j` at `path` as type `ty` (numbers with the type's default fraction digits).
     pub fn read(
         &self,
         j: &Json,
         ty: &Type,
+        path: &mut String,
+        depth: usize,
+    ) -> Result<Value, ClaimError> {
+        self.read_digits(j, ty, None, path, depth)
+    }
+
+    /// As [`Reader::read`], numbers with at most `digits` fraction digits when given.
+    fn read_digits(
+        &self,
+        j: &Json,
+        ty: &Type,
+        digits: Option<u32>,
         path: &mut String,
         depth: usize,
     ) -> Result<Value, ClaimError> {
@@ -140,7 +184,7 @@ impl<'a> Reader<'a> {
         match ty {
             Type::Optional(inner) => match j {
                 Json::Null => Ok(Value::None),
-                _ => self.read(j, inner, path, depth),
+                _ => self.read_digits(j, inner, digits, path, depth),
             },
             Type::Money | Type::Decimal | Type::Rate => {
                 let what = if *ty == Type::Money {
@@ -153,12 +197,17 @@ impl<'a> Reader<'a> {
                     Json::String(s) => s.clone(),
                     _ => return Err(expected(what)),
                 };
-                number_value(ty, &text).map_err(|why| match why {
+                number_value(ty, &text, digits).map_err(|why| match why {
                     NumberWhy::NotANumber(_) if matches!(j, Json::String(_)) => expected(what),
                     NumberWhy::NotANumber(m) => err(path, m),
                     NumberWhy::Negative => {
                         err(path, format!("must not be negative, found {}", describe(j)))
                     }
+                    NumberWhy::TooPrecise(n, max) => ClaimError {
+                        code: Code::TooPrecise,
+                        path: path.clone(),
+                        message: too_precise(ty, &describe(j), n, max),
+                    },
                 })
             }
             Type::Int => match j {
@@ -235,7 +284,7 @@ impl<'a> Reader<'a> {
                 let base = path.len();
                 for (i, it) in items.iter().enumerate() {
                     path.push_str(&format!("[{i}]"));
-                    let v = self.read(it, inner, path, depth + 1);
+                    let v = self.read_digits(it, inner, digits, path, depth + 1);
                     path.truncate(base);
                     out.push(v?);
                 }
@@ -264,7 +313,7 @@ impl<'a> Reader<'a> {
                         Some(Json::Null) | None if f.default.is_some() => {
                             Ok(f.default.clone().unwrap_or(Value::None))
                         }
-                        Some(x) => self.read(x, &f.ty, path, depth + 1),
+                        Some(x) => self.read_digits(x, &f.ty, f.digits, path, depth + 1),
                         None if matches!(f.ty, Type::Optional(_)) => Ok(Value::None),
                         None => Err(ClaimError {
                             code: crate::diag::Code::InvalidClaim,
@@ -490,6 +539,8 @@ struct Val<'c, 'a> {
     optional: bool,
     /// A record field's default, taken for `null` too.
     default: Option<&'a Value>,
+    /// The field's declared fraction digits (`money(4)`), for its numbers.
+    digits: Option<u32>,
     depth: usize,
     /// The claim itself: its `accumulators` key holds the running totals.
     top: bool,
@@ -508,6 +559,7 @@ impl<'c, 'a> Val<'c, 'a> {
             ty,
             optional,
             default: None,
+            digits: None,
             depth,
             top: false,
         }
@@ -545,15 +597,17 @@ impl<'c, 'a> Val<'c, 'a> {
 
     fn number<E: serde::de::Error>(&self, text: &str) -> Result<Value, E> {
         match self.ty {
-            Type::Money | Type::Decimal | Type::Rate => {
-                number_value(self.ty, text).map_err(|why| match why {
+            Type::Money | Type::Decimal | Type::Rate => number_value(self.ty, text, self.digits)
+                .map_err(|why| match why {
                     NumberWhy::NotANumber(m) => self.cx.fail(Code::InvalidClaim, m),
                     NumberWhy::Negative => self.cx.fail(
                         Code::InvalidClaim,
                         format!("must not be negative, found {text}"),
                     ),
-                })
-            }
+                    NumberWhy::TooPrecise(n, max) => self
+                        .cx
+                        .fail(Code::TooPrecise, too_precise(self.ty, text, n, max)),
+                }),
             Type::Int => text
                 .parse::<i64>()
                 .map(Value::Int)
@@ -589,6 +643,7 @@ impl<'c, 'a> Val<'c, 'a> {
                     }
                     let mut seed = Val::new(cx, &f.ty, self.depth + 1);
                     seed.default = f.default.as_ref();
+                    seed.digits = f.digits;
                     let v = map.next_value_seed(seed)?;
                     if let Some(slot) = values.get_mut(i) {
                         *slot = v;
@@ -720,15 +775,17 @@ impl<'de, 'c, 'a> serde::de::Visitor<'de> for Val<'c, 'a> {
             }
         };
         match self.ty {
-            Type::Money | Type::Decimal | Type::Rate => {
-                number_value(self.ty, s).map_err(|why| match why {
+            Type::Money | Type::Decimal | Type::Rate => number_value(self.ty, s, self.digits)
+                .map_err(|why| match why {
                     NumberWhy::NotANumber(_) => self.mismatch(&found()),
                     NumberWhy::Negative => self.cx.fail(
                         Code::InvalidClaim,
                         format!("must not be negative, found {}", found()),
                     ),
-                })
-            }
+                    NumberWhy::TooPrecise(n, max) => self
+                        .cx
+                        .fail(Code::TooPrecise, too_precise(self.ty, &found(), n, max)),
+                }),
             Type::Int => s
                 .trim()
                 .parse::<i64>()
@@ -774,7 +831,9 @@ impl<'de, 'c, 'a> serde::de::Visitor<'de> for Val<'c, 'a> {
                 break;
             }
             cx.push(Seg::Index(out.len()));
-            let v = seq.next_element_seed(Val::new(cx, inner, self.depth + 1))?;
+            let mut seed = Val::new(cx, inner, self.depth + 1);
+            seed.digits = self.digits;
+            let v = seq.next_element_seed(seed)?;
             cx.pop();
             match v {
                 Some(v) => out.push(v),

@@ -95,6 +95,7 @@ codes! {
     NotIndexable = "E0208", Error, "A value is indexed that cannot be";
     BadLambda = "E0209", Error, "A function argument is used in the wrong place";
     RecursiveType = "E0210", Error, "A record contains itself";
+    BadDigits = "E0211", Error, "Fraction digits are declared where they do not apply";
     // ---- dependencies
     Cycle = "E0301", Error, "Definitions depend on each other in a cycle";
     ProgramTooLarge = "E0302", Error, "The compiled rules exceed the size limit";
@@ -146,6 +147,7 @@ codes! {
     ClaimTooLarge = "E0715", Error, "A claim is larger than the limit";
     ClaimTooDeep = "E0716", Error, "A claim's JSON is nested deeper than the limit";
     ListTooLong = "E0717", Error, "A list in a claim is longer than the limit";
+    TooPrecise = "E0718", Error, "A number in a claim has more fraction digits than its field allows";
     NotCovered = "E0730", Error, "No rule of the ruleset covers the claim";
     Internal = "E0739", Error, "Internal evaluator error (a bug in rulec)";
     Inexact = "E0740", Error, "A computation has no exact result";

@@ -543,6 +543,13 @@ impl<'s> Fmt<'s> {
                 }
                 Rule::opt_mark => s.push('?'),
                 Rule::type_expr => s.push_str(&self.type_str(&k)),
+                Rule::type_digits => {
+                    s.push('(');
+                    for n in k.into_inner() {
+                        s.push_str(n.as_str());
+                    }
+                    s.push(')');
+                }
                 _ => s.push_str(&self.word(&k)),
             }
         }

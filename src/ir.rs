@@ -76,6 +76,9 @@ pub struct FieldDef {
     pub ty: Type,
     /// Value when the input omits the field.
     pub default: Option<Value>,
+    /// The most fraction digits a claim may give a number of this field (`money(4)`); `None`
+    /// takes the type's default ([`crate::claim::default_digits`]).
+    pub digits: Option<u32>,
 }
 
 /// A record type.

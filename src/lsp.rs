@@ -444,7 +444,9 @@ fn references(d: &Decl, out: &mut Vec<(String, Span)>) {
 fn type_refs(t: &TypeExpr, out: &mut Vec<(String, Span)>) {
     match t {
         TypeExpr::Named(i) => out.push((i.name.clone(), i.span)),
-        TypeExpr::List(inner, _) | TypeExpr::Optional(inner, _) => type_refs(inner, out),
+        TypeExpr::List(inner, _) | TypeExpr::Optional(inner, _) | TypeExpr::Digits(inner, _, _) => {
+            type_refs(inner, out)
+        }
     }
 }
 
@@ -1541,7 +1543,7 @@ fn ty_of(t: &TypeExpr) -> Ty {
     match t {
         TypeExpr::Named(i) => Ty::Named(i.name.clone()),
         TypeExpr::List(inner, _) => Ty::List(Box::new(ty_of(inner))),
-        TypeExpr::Optional(inner, _) => ty_of(inner),
+        TypeExpr::Optional(inner, _) | TypeExpr::Digits(inner, _, _) => ty_of(inner),
     }
 }
 

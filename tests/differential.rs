@@ -215,6 +215,9 @@ fn mutate(r: &mut Rng, c: &mut Json) {
         json!("99999999999999999999999999999999"),
         json!("50%"),
         json!("2024-02-30"),
+        json!("0.001"),
+        json!(12.34567),
+        json!("1.20000"),
     ];
     let Some(o) = c.as_object_mut() else { return };
     match r.below(6) {

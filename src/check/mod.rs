@@ -455,12 +455,13 @@ impl Checker<'_> {
                         );
                         continue;
                     }
-                    let ty = self.resolve_type(&f.ty);
+                    let (ty, digits) = self.field_type(&f.ty);
                     let default = f.default.as_ref().map(|l| self.lit_value(l, &ty));
                     out.push(ir::FieldDef {
                         name: f.name.name.clone(),
                         ty,
                         default,
+                        digits,
                     });
                 }
                 if let Some(r) = self.rs.records.get_mut(id as usize) {
@@ -1030,8 +1031,75 @@ impl Checker<'_> {
         }
     }
 
+    /// A record field's type, and the fraction digits it declares (`money(4)`,
+    /// `list<decimal(6)>?`).
+    fn field_type(&mut self, t: &TypeExpr) -> (Type, Option<u32>) {
+        match t {
+            TypeExpr::Digits(inner, text, span) => {
+                let ty = self.resolve_type(inner);
+                let digits = self.digits(&ty, text, *span);
+                (ty, digits)
+            }
+            TypeExpr::List(inner, _) => {
+                let (ty, digits) = self.field_type(inner);
+                (Type::List(Box::new(ty)), digits)
+            }
+            TypeExpr::Optional(inner, _) => {
+                let (ty, digits) = self.field_type(inner);
+                (Type::Optional(Box::new(ty)), digits)
+            }
+            TypeExpr::Named(_) => (self.resolve_type(t), None),
+        }
+    }
+
+    /// The digits of `money(N)`: N from 0 to 28, on money, decimal or rate.
+    fn digits(&mut self, ty: &Type, text: &str, span: Span) -> Option<u32> {
+        if !matches!(ty, Type::Money | Type::Decimal | Type::Rate | Type::Error) {
+            self.err(
+                Diagnostic::new(
+                    Code::BadDigits,
+                    span,
+                    format!(
+                        "`{}` has no fraction digits to bound",
+                        crate::types::Show(ty, &self.rs)
+                    ),
+                )
+                .label("fraction digits on a type that is not a number with a fraction")
+                .help("only money, decimal and rate take a number of fraction digits, e.g. `unit_price: money(4)`"),
+            );
+            return None;
+        }
+        match text.parse::<u32>() {
+            Ok(n) if n <= 28 => Some(n),
+            _ => {
+                self.err(
+                    Diagnostic::new(
+                        Code::BadDigits,
+                        span,
+                        format!("`{text}` is not a number of fraction digits"),
+                    )
+                    .label("expected a whole number from 0 to 28")
+                    .help("a decimal holds at most 28 fraction digits; money is in fen (2) unless declared finer, e.g. `money(4)`"),
+                );
+                None
+            }
+        }
+    }
+
     pub(crate) fn resolve_type(&mut self, t: &TypeExpr) -> Type {
         match t {
+            TypeExpr::Digits(inner, _, span) => {
+                self.err(
+                    Diagnostic::new(
+                        Code::BadDigits,
+                        *span,
+                        "fraction digits are declared on the fields of a record, where a claim gives the value",
+                    )
+                    .label("not a record field")
+                    .help("a claim's numbers are bounded where the schema declares them, e.g. `record Item { unit_price: money(4) }`; rules compute exactly"),
+                );
+                self.resolve_type(inner)
+            }
             TypeExpr::List(inner, _) => Type::List(Box::new(self.resolve_type(inner))),
             TypeExpr::Optional(inner, _) => Type::Optional(Box::new(self.resolve_type(inner))),
             TypeExpr::Named(id) => match id.name.as_str() {

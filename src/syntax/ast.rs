@@ -22,6 +22,9 @@ pub enum TypeExpr {
     List(Box<TypeExpr>, Span),
     /// `T?`
     Optional(Box<TypeExpr>, Span),
+    /// `money(4)`: a number type with the most fraction digits a claim may give it (the
+    /// written digits, and where they are written).
+    Digits(Box<TypeExpr>, String, Span),
 }
 
 impl TypeExpr {
@@ -29,7 +32,7 @@ impl TypeExpr {
     pub fn span(&self) -> Span {
         match self {
             TypeExpr::Named(i) => i.span,
-            TypeExpr::List(_, s) | TypeExpr::Optional(_, s) => *s,
+            TypeExpr::List(_, s) | TypeExpr::Optional(_, s) | TypeExpr::Digits(_, _, s) => *s,
         }
     }
 }

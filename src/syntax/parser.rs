@@ -857,7 +857,24 @@ impl Builder {
                 span,
             }),
         };
-        if it.next().is_some() {
+        let mut next = it.next();
+        let base = match next.take() {
+            Some(d) if d.as_rule() == Rule::type_digits => {
+                let dspan = self.span(&d);
+                let digits = d
+                    .into_inner()
+                    .next()
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default();
+                next = it.next();
+                TypeExpr::Digits(Box::new(base), digits, dspan)
+            }
+            other => {
+                next = other;
+                base
+            }
+        };
+        if next.is_some() {
             TypeExpr::Optional(Box::new(base), span)
         } else {
             base
