@@ -98,8 +98,17 @@ pub fn run() -> i32 {
             junit,
             coverage,
         } => {
-            let code = test(paths.clone(), format, junit);
-            crate::coverage_cmd::run(&paths, &coverage, code)
+            // Coverage first, so `--format json` prints one document holding both.
+            let cov = match crate::coverage_cmd::measure_if(&paths, &coverage) {
+                Some(Err(code)) => return code,
+                Some(Ok(r)) => Some(r),
+                None => None,
+            };
+            let code = test(paths, format, junit, cov.as_ref());
+            match &cov {
+                Some(r) => crate::coverage_cmd::finish(r, &coverage, format == Format::Json, code),
+                None => code,
+            }
         }
         Cmd::Eval(args) if args.save_case.is_some() => crate::save_case::run(&args),
         Cmd::Eval(args) => crate::eval_cmd::run(args),
@@ -162,7 +171,12 @@ fn check(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, color: Color)
     }
 }
 
-fn test(paths: Vec<PathBuf>, format: Format, junit: Option<PathBuf>) -> i32 {
+fn test(
+    paths: Vec<PathBuf>,
+    format: Format,
+    junit: Option<PathBuf>,
+    coverage: Option<&rulec::coverage::CoverageReport>,
+) -> i32 {
     let paths = if paths.is_empty() {
         vec![PathBuf::from("rulesets")]
     } else {
@@ -182,10 +196,13 @@ fn test(paths: Vec<PathBuf>, format: Format, junit: Option<PathBuf>) -> i32 {
         }
     }
     let text = match format {
-        Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
+        Format::Json => {
+            let mut j = serde_json::to_value(&report).unwrap_or_default();
+            if let (Some(o), Some(c)) = (j.as_object_mut(), coverage) {
+                o.insert("coverage".into(), c.to_json());
+            }
+            format!("{}\n", serde_json::to_string_pretty(&j).unwrap_or_default())
+        }
         Format::Human => rulec::testing::render_human(&report),
     };
     let written = output::stdout(&text);

@@ -141,6 +141,26 @@ impl Tally {
         pct(self.hit(), self.all())
     }
 
+    /// `{"percent", "covered", "items", "groups": {"branches": {"covered", "items"}, …}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let groups: serde_json::Map<String, serde_json::Value> = Group::ALL
+            .iter()
+            .zip(&self.groups)
+            .map(|(g, (h, a))| {
+                (
+                    g.label().to_string(),
+                    serde_json::json!({"covered": h, "items": a}),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "percent": (self.percent() * 10.0).round() / 10.0,
+            "covered": self.hit(),
+            "items": self.all(),
+            "groups": groups,
+        })
+    }
+
     /// `80.0% (8 of 10; definitions and data 5/5, branches 3/5, functions 0/0)`.
     pub fn summary(&self) -> String {
         let parts: Vec<String> = Group::ALL
@@ -205,6 +225,30 @@ impl CoverageReport {
     /// what `--min-coverage` compares.
     pub fn percent(&self) -> f64 {
         self.tally().percent()
+    }
+
+    /// The report for tools (`rulec test --format json --coverage`): per ruleset its cases,
+    /// counts per group, covered and uncovered items; the errors; the merged total.
+    pub fn to_json(&self) -> serde_json::Value {
+        let rulesets: Vec<serde_json::Value> = self
+            .rulesets
+            .iter()
+            .map(|r| {
+                let mut v = r.tally().to_json();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("ruleset".into(), r.ruleset.clone().into());
+                    o.insert("cases".into(), r.cases.into());
+                    o.insert("covered".into(), serde_json::json!(r.covered));
+                    o.insert("uncovered".into(), serde_json::json!(r.uncovered));
+                }
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "rulesets": rulesets,
+            "errors": self.errors,
+            "total": self.tally().to_json(),
+        })
     }
 }
 

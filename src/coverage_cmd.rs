@@ -1,6 +1,6 @@
 //! `rulec test --coverage`, `--coverage-lcov FILE`, `--min-coverage PCT`.
 
-use rulec::coverage::{measure, render_human, render_lcov};
+use rulec::coverage::{measure, render_human, render_lcov, CoverageReport};
 use rulec::limits::Limits;
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,29 +21,41 @@ pub struct CoverageArgs {
     pub min_coverage: Option<f64>,
 }
 
-/// Runs the coverage part after the cases ran with exit code `code`; returns the exit code.
-pub fn run(paths: &[PathBuf], args: &CoverageArgs, code: i32) -> i32 {
-    if !args.coverage && args.coverage_lcov.is_none() && args.min_coverage.is_none() {
-        return code;
+impl CoverageArgs {
+    /// Whether any coverage option was given.
+    pub fn wanted(&self) -> bool {
+        self.coverage || self.coverage_lcov.is_some() || self.min_coverage.is_some()
+    }
+}
+
+/// Measures the coverage when it is asked for: `None` when it is not, `Err` with the exit
+/// code when it cannot be measured (the error is reported).
+pub fn measure_if(paths: &[PathBuf], args: &CoverageArgs) -> Option<Result<CoverageReport, i32>> {
+    if !args.wanted() {
+        return None;
     }
     let paths = if paths.is_empty() {
         vec![PathBuf::from("rulesets")]
     } else {
         paths.to_vec()
     };
-    let report = match measure(&paths, &Limits::default()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
+    Some(measure(&paths, &Limits::default()).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    }))
+}
+
+/// The coverage part after the cases ran with exit code `code`: the human report (unless
+/// `json`, where it went into the test report), LCOV, `--min-coverage`; returns the exit code.
+pub fn finish(report: &CoverageReport, args: &CoverageArgs, json: bool, code: i32) -> i32 {
+    if !json {
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "\n{}", render_human(report)).is_err() {
             return 2;
         }
-    };
-    let mut out = std::io::stdout().lock();
-    if writeln!(out, "\n{}", render_human(&report)).is_err() {
-        return 2;
     }
     if let Some(file) = &args.coverage_lcov {
-        if let Err(e) = std::fs::write(file, render_lcov(&report)) {
+        if let Err(e) = std::fs::write(file, render_lcov(report)) {
             eprintln!("error: cannot write `{}`: {e}", file.display());
             return 2;
         }

@@ -201,3 +201,33 @@ fn the_command_prints_writes_lcov_and_enforces_a_minimum() {
     assert!(String::from_utf8_lossy(&low.stderr).contains("below --min-coverage 62%"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn with_format_json_the_coverage_is_part_of_the_one_json_document() {
+    let dir = tmp_ruleset("4");
+    let out = Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .arg("test")
+        .arg(&dir)
+        .args(["--format", "json", "--coverage", "--min-coverage", "62"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "below the minimum");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["results"].as_array().map(Vec::len), Some(3));
+    let c = &doc["coverage"];
+    assert_eq!(c["total"]["percent"], serde_json::json!(61.5));
+    assert_eq!(
+        c["total"]["groups"]["branches"],
+        serde_json::json!({"covered": 3, "items": 4})
+    );
+    let r = &c["rulesets"][0];
+    assert_eq!(r["cases"], 3);
+    assert!(r["uncovered"].as_array().is_some_and(|u| u
+        .iter()
+        .any(|i| i["kind"] == "function" && i["name"] == "doubled")));
+    assert!(r["covered"].as_array().is_some_and(|u| u
+        .iter()
+        .any(|i| i["kind"] == "branch" && i["arm"]["index"] == 1 && i["line"] == 11)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
