@@ -9,7 +9,8 @@
 //! spacing or comments have the same text.
 //!
 //! Each ruleset lists what its own files declare (a parent's values are listed under the
-//! parent), so a tree is listed once; a value a child overrides appears under the child.
+//! parent), so a tree is listed once; a value a child overrides appears under the child. The
+//! parents of the rulesets asked for are listed too, so one region comes with its chain.
 
 use crate::eval::fmt_value;
 use crate::explain::cite_text;
@@ -148,13 +149,88 @@ pub struct RulesetInventory {
 
 /// Lists every checked ruleset of a report (a ruleset not checked for its parent's sake is
 /// left out: run this on a report without errors).
+///
+/// The parents of the rulesets asked for are listed too (before them, root first), from the
+/// compiled chain of a child: a diff of one region also shows what changed in its parents.
 pub fn collect(report: &CheckReport, limits: &Limits) -> Vec<RulesetInventory> {
-    report
+    let checked: Vec<&(PathBuf, ir::Ruleset)> = report
         .rulesets
         .iter()
         .filter(|(dir, _)| !report.not_checked.contains(dir))
-        .map(|(dir, rs)| one(&report.map, dir, rs, limits))
-        .collect()
+        .collect();
+    let targets: HashSet<PathBuf> = checked.iter().map(|(d, _)| canonical(d)).collect();
+    // Directories of rule files loaded as parents only, with the child that loaded them.
+    let mut parents: Vec<(PathBuf, String, &ir::Ruleset)> = Vec::new();
+    for (_, rs) in &checked {
+        let mut i = 0u32;
+        while let Some(f) = report.map.get(FileId(i)) {
+            i += 1;
+            let path = Path::new(&f.name);
+            let Some(dir) = path.parent() else { continue };
+            if path.extension().is_none_or(|x| x != crate::load::RULE_EXT)
+                || targets.contains(&canonical(dir))
+                || parents
+                    .iter()
+                    .any(|(d, _, _)| canonical(d) == canonical(dir))
+            {
+                continue;
+            }
+            if let Some(name) = header_name(&report.map, dir, limits) {
+                if rs.parents.contains(&name) {
+                    parents.push((dir.to_path_buf(), name, rs));
+                }
+            }
+        }
+    }
+    // Root first: the fewest parents of its own first.
+    parents.sort_by_key(|(_, name, rs)| {
+        rs.parents.len() - rs.parents.iter().position(|p| p == name).unwrap_or(0)
+    });
+    let mut out: Vec<RulesetInventory> = parents
+        .iter()
+        .map(|(dir, name, rs)| {
+            let mut inv = one(&report.map, dir, rs, limits);
+            inv.parents = rs
+                .parents
+                .iter()
+                .skip_while(|p| *p != name)
+                .skip(1)
+                .cloned()
+                .collect();
+            inv.name = name.clone();
+            inv
+        })
+        .collect();
+    out.extend(
+        checked
+            .iter()
+            .map(|(dir, rs)| one(&report.map, dir, rs, limits)),
+    );
+    out
+}
+
+/// The name in the `ruleset "name"` header of a directory's rule files.
+fn header_name(map: &SourceMap, dir: &Path, limits: &Limits) -> Option<String> {
+    let dir = canonical(dir);
+    let mut i = 0u32;
+    while let Some(f) = map.get(FileId(i)) {
+        i += 1;
+        let path = Path::new(&f.name);
+        if path.extension().is_none_or(|x| x != crate::load::RULE_EXT)
+            || path.parent().map(canonical).as_deref() != Some(dir.as_path())
+        {
+            continue;
+        }
+        let (file, _) = crate::syntax::parse_source(FileId(i - 1), &f.text, limits);
+        if let Some(d) = file
+            .decls
+            .iter()
+            .find(|d| matches!(d.kind, DeclKind::Ruleset { .. }))
+        {
+            return Some(d.name.name.clone());
+        }
+    }
+    None
 }
 
 fn canonical(p: &Path) -> PathBuf {

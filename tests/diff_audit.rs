@@ -189,6 +189,43 @@ fn diff_of_two_trees_shows_each_kind_of_change() {
         !changes.iter().any(|c| c["name"] == "pooling_applies"),
         "spacing and comments are not changes"
     );
+
+    // One region: its parents' changes are listed too, under the parent that declares them.
+    let (code, json, err) = rulec(
+        &dir,
+        &[
+            "diff",
+            "old/shandong/binzhou",
+            "new/shandong/binzhou",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let rulesets: Vec<(&str, &str)> = v["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["ruleset"].as_str().unwrap_or(""),
+                c["name"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        rulesets.contains(&("china", "national[XA004]")),
+        "{rulesets:?}"
+    );
+    assert!(
+        rulesets.contains(&("shandong/binzhou", "pooling_cap[active]")),
+        "{rulesets:?}"
+    );
+    assert!(
+        !rulesets.iter().any(|(r, _)| r.starts_with("jilin")),
+        "{rulesets:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
