@@ -1,7 +1,7 @@
 //! `rulec check` reads a ruleset's test cases (`tests/*.json`) as well as its rules.
 //!
 //! Each case is checked against the compiled ruleset, without evaluating anything: the file
-//! is JSON in the case format ([`crate::testing::Case`]), every key of `expect` is a field
+//! is JSON in the case format ([`crate::cases::Case`]), every key of `expect` is a field
 //! of the settlement (an output, `funds.NAME`, `accumulators.NAME`, `ruleset`, `as_of`),
 //! every key of `expect_values` is a value the ruleset computes or declares, and
 //! `expect_error` names a diagnostic code that exists. A name that does not exist gets "did
@@ -106,7 +106,7 @@ pub fn check_text(file: FileId, text: &str, rs: &Ruleset) -> Vec<Diagnostic> {
             );
             continue;
         };
-        if serde_json::from_value::<crate::testing::Case>(case.clone()).is_err() {
+        if serde_json::from_value::<crate::cases::Case>(case.clone()).is_err() {
             let before = out.len();
             out.extend(shape(
                 &at,

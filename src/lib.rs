@@ -22,6 +22,7 @@ pub mod api;
 pub mod audit;
 pub mod builtins;
 pub mod case_check;
+pub mod cases;
 pub mod check;
 pub mod claim;
 pub mod compile;
