@@ -10,7 +10,6 @@
 //! }
 //! ```
 
-use crate::claim::Reader;
 use crate::diag::{render_human, render_json, Code, Diagnostic};
 use crate::eval::{num, Eval, Hits, Settlement};
 use crate::explain::{render_tree, TraceNode};
@@ -360,36 +359,11 @@ impl Ruleset {
         )
     }
 
-    /// Reads parsed claim JSON into the input's value and the running totals (missing = 0).
+    /// Reads parsed claim JSON into the input's value and the running totals (missing = 0;
+    /// an undeclared one is refused).
     fn read(&self, claim: &Json) -> Result<(Value, Vec<Value>), Error> {
-        let reader = Reader::new(&self.ir, &self.limits);
-        let input = match &self.ir.input {
-            Some((_, ty)) => reader
-                .read(claim, ty, &mut String::new(), 0)
-                .map_err(|e| self.claim_error(e.code, e.path, e.message))?,
-            None => Value::None,
-        };
-        let mut accs = Vec::with_capacity(self.ir.accumulators.len());
-        let given = claim.get("accumulators");
-        if let Some(g) = given {
-            if !g.is_object() {
-                return Err(self.claim_error(
-                    Code::InvalidClaim,
-                    "accumulators".into(),
-                    "expected an object of running totals".into(),
-                ));
-            }
-        }
-        for a in &self.ir.accumulators {
-            let v = match given.and_then(|g| g.get(&a.name)) {
-                Some(j) => reader
-                    .read(j, &a.ty, &mut format!("accumulators.{}", a.name), 1)
-                    .map_err(|e| self.claim_error(e.code, e.path, e.message))?,
-                None => zero_of(&a.ty),
-            };
-            accs.push(v);
-        }
-        Ok((input, accs))
+        crate::claim::read_claim(&self.ir, &self.limits, claim)
+            .map_err(|e| self.claim_error(e.code, e.path, e.message))
     }
 
     /// The evaluation date: `--as-of`, else the ruleset's `as_of` on the claim.

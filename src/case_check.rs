@@ -64,11 +64,11 @@ pub fn check_file(
                 .help("test files are regular UTF-8 JSON files; split a large file into several"),
         ];
     }
-    check_text(file, &text, rs)
+    check_text(file, &text, rs, limits)
 }
 
 /// Checks the text of one test file.
-pub fn check_text(file: FileId, text: &str, rs: &Ruleset) -> Vec<Diagnostic> {
+pub fn check_text(file: FileId, text: &str, rs: &Ruleset, limits: &Limits) -> Vec<Diagnostic> {
     let json: Json = match serde_json::from_str(text) {
         Ok(j) => j,
         Err(e) => {
@@ -134,6 +134,9 @@ pub fn check_text(file: FileId, text: &str, rs: &Ruleset) -> Vec<Diagnostic> {
                 );
             }
         }
+        if let Some(claim @ Json::Object(_)) = fields.get("claim") {
+            out.extend(check_claim(&at, claim, fields, rs, limits, &span_of));
+        }
         if let Some(Json::Object(expect)) = fields.get("expect") {
             for key in expect.keys() {
                 let span = span_of(&format!("{at}/expect/{}", escape(key)));
@@ -168,6 +171,52 @@ pub fn check_text(file: FileId, text: &str, rs: &Ruleset) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// Reads a case's claim as `rulec test` will ([`crate::claim::read_claim`]): an unknown
+/// field, a value of the wrong type or a missing field is an error at its place in the file,
+/// unless the case expects exactly that error (`expect_error` with the claim error's code).
+fn check_claim(
+    at: &str,
+    claim: &Json,
+    fields: &serde_json::Map<String, Json>,
+    rs: &Ruleset,
+    limits: &Limits,
+    span_of: &dyn Fn(&str) -> Span,
+) -> Option<Diagnostic> {
+    let e = crate::claim::read_claim(rs, limits, claim).err()?;
+    let expected = fields
+        .get("expect_error")
+        .and_then(|x| x.get("code"))
+        .and_then(Json::as_str);
+    if expected == Some(e.code.as_str()) {
+        return None;
+    }
+    // `items[3].unit_price` → `/items/3/unit_price`; the deepest part the file has.
+    let mut pointer = format!("{at}/claim");
+    let mut best = span_of(&pointer);
+    for part in e.path.split(['.', '[']).filter(|p| !p.is_empty()) {
+        let part = part.strip_suffix(']').unwrap_or(part);
+        pointer.push('/');
+        pointer.push_str(&escape(part));
+        let span = span_of(&pointer);
+        if span.start == 0 && span.end == 0 {
+            break;
+        }
+        best = span;
+    }
+    Some(
+        Diagnostic::new(
+            Code::CaseClaim,
+            best,
+            format!("the claim does not fit the ruleset's input: {e}"),
+        )
+        .label("does not fit")
+        .help(
+            "`rulec test` would fail this case with the same error; fix the claim, or expect \
+             the error with `\"expect_error\": {\"code\": \"rulec::E0710\"}`",
+        ),
+    )
 }
 
 /// Reports keys a case (or its `expect_error`) does not have, and values of the wrong kind.

@@ -302,6 +302,18 @@ impl<'a> Reader<'a> {
                         format!("expected an object ({}), found {}", rec.name, describe(j)),
                     ));
                 };
+                // An undeclared key first: a misspelled field is also a missing one, and the
+                // misspelling is the cause. The claim's top level may carry the running
+                // totals (`accumulators`).
+                let known = rec
+                    .fields
+                    .iter()
+                    .filter(|f| map.contains_key(&f.name))
+                    .count();
+                let extra = usize::from(depth == 0 && map.contains_key(ACCUMULATORS));
+                if known + extra < map.len() {
+                    return Err(self.unknown_key(rec, map, path, depth));
+                }
                 let mut fields = Vec::with_capacity(rec.fields.len());
                 let base = path.len();
                 for f in &rec.fields {
@@ -329,6 +341,130 @@ impl<'a> Reader<'a> {
             Type::Row(_) | Type::Error => Err(expected("a value")),
         }
     }
+}
+
+/// The key of a claim's running totals, beside the declared input's fields.
+pub const ACCUMULATORS: &str = "accumulators";
+
+/// "; did you mean `x`?", or the names when they are few (`none` when there are none).
+fn names_hint(key: &str, names: &[&str], list: &str, none: &str) -> String {
+    match crate::diag::did_you_mean(key, names.iter().copied()) {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None if names.is_empty() => none.to_string(),
+        None if names.len() <= 24 => format!("; {list} {}", names.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The error for a key a record does not declare (`record_name` has no field `key`).
+fn no_field(record: &crate::ir::RecordDef, key: &str, top: bool) -> String {
+    let mut names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+    if top {
+        names.push(ACCUMULATORS);
+    }
+    format!(
+        "{} has no field `{key}`{}",
+        record.name,
+        names_hint(key, &names, "its fields are", "")
+    )
+}
+
+/// The error for a running total the ruleset does not keep.
+fn no_accumulator(rs: &Ruleset, key: &str) -> String {
+    let names: Vec<&str> = rs.accumulators.iter().map(|a| a.name.as_str()).collect();
+    format!(
+        "the ruleset keeps no accumulator `{key}`{}",
+        names_hint(key, &names, "it keeps", "; it keeps none")
+    )
+}
+
+impl Reader<'_> {
+    /// The first key of `map` that record `rec` does not declare, as an error with "did you
+    /// mean": a misspelled optional field would otherwise take its default silently.
+    fn unknown_key(
+        &self,
+        rec: &crate::ir::RecordDef,
+        map: &serde_json::Map<String, Json>,
+        path: &str,
+        depth: usize,
+    ) -> ClaimError {
+        let declared: std::collections::HashSet<&str> =
+            rec.fields.iter().map(|f| f.name.as_str()).collect();
+        let key = map
+            .keys()
+            .find(|k| !(declared.contains(k.as_str()) || (depth == 0 && *k == ACCUMULATORS)))
+            .map(String::as_str)
+            .unwrap_or_default();
+        ClaimError {
+            code: Code::InvalidClaim,
+            path: if path.is_empty() {
+                key.to_string()
+            } else {
+                format!("{path}.{key}")
+            },
+            message: no_field(rec, key, depth == 0),
+        }
+    }
+}
+
+/// Reads a whole claim: the declared input, and the running totals under `accumulators`
+/// (each a declared accumulator; a missing one is 0). Both `rulec eval` and `rulec check`
+/// (on test cases) read claims through this.
+pub fn read_claim(
+    rs: &Ruleset,
+    limits: &Limits,
+    claim: &Json,
+) -> Result<(Value, Vec<Value>), ClaimError> {
+    let reader = Reader::new(rs, limits);
+    let input = match &rs.input {
+        Some((_, ty)) => reader.read(claim, ty, &mut String::new(), 0)?,
+        None => Value::None,
+    };
+    let mut accs = Vec::with_capacity(rs.accumulators.len());
+    let given = claim.get(ACCUMULATORS);
+    let given = match given {
+        None => None,
+        Some(Json::Object(g)) => Some(g),
+        Some(_) => {
+            return Err(ClaimError {
+                code: Code::InvalidClaim,
+                path: ACCUMULATORS.into(),
+                message: "expected an object of running totals".into(),
+            })
+        }
+    };
+    let mut known = 0;
+    for a in &rs.accumulators {
+        let v = match given.and_then(|g| g.get(&a.name)) {
+            Some(j) => {
+                known += 1;
+                reader.read(j, &a.ty, &mut format!("{ACCUMULATORS}.{}", a.name), 1)?
+            }
+            None => match a.ty {
+                Type::Money => Value::Money(Money::default()),
+                Type::Rate => Value::Rate(Rate::default()),
+                Type::Int => Value::Int(0),
+                _ => Value::Decimal(Decimal::ZERO),
+            },
+        };
+        accs.push(v);
+    }
+    if let Some(g) = given.filter(|g| g.len() > known) {
+        // A running total the ruleset does not keep would otherwise be dropped silently.
+        let declared: std::collections::HashSet<&str> =
+            rs.accumulators.iter().map(|a| a.name.as_str()).collect();
+        let key = g
+            .keys()
+            .find(|k| !declared.contains(k.as_str()))
+            .map(String::as_str)
+            .unwrap_or_default();
+        return Err(ClaimError {
+            code: Code::InvalidClaim,
+            path: format!("{ACCUMULATORS}.{key}"),
+            message: no_accumulator(rs, key),
+        });
+    }
+    Ok((input, accs))
 }
 
 /// Parses claim JSON strictly: numbers keep their exact text, and a key given twice in one
@@ -661,13 +797,17 @@ impl<'c, 'a> Val<'c, 'a> {
                     map.next_value_seed(Accs { cx })?;
                     cx.pop();
                 }
+                // A key the record does not declare is refused: a misspelled optional
+                // field would otherwise take its default silently.
                 Key::Accumulators => {
-                    others.check(cx, "accumulators")?;
-                    map.next_value_seed(Ignore)?;
+                    return Err(undeclared(
+                        cx,
+                        ACCUMULATORS,
+                        no_field(rec, ACCUMULATORS, false),
+                    ))
                 }
                 Key::Other(name) => {
-                    others.check(cx, &name)?;
-                    map.next_value_seed(Ignore)?;
+                    return Err(undeclared(cx, &name, no_field(rec, &name, self.top)))
                 }
                 Key::Number => return Err(self.mismatch("a number")),
             }
@@ -949,7 +1089,7 @@ impl Seen {
     }
 }
 
-/// The undeclared keys seen so far in one object (allocated only when there are some).
+/// The claim's own keys seen so far beside the declared fields (only `accumulators`).
 #[derive(Default)]
 struct Others(Option<rustc_hash::FxHashSet<String>>);
 
@@ -961,26 +1101,6 @@ impl Others {
             return false;
         }
         set.insert(name.to_string())
-    }
-
-    fn check<E: serde::de::Error>(&mut self, cx: &Cx<'_>, name: &str) -> Result<(), E> {
-        if self.insert(name) {
-            return Ok(());
-        }
-        let mut path = cx.path();
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(name);
-        let mut slot = cx.error.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(ClaimError {
-                code: Code::InvalidClaim,
-                path,
-                message: format!("the key `{name}` is given twice"),
-            });
-        }
-        Err(E::custom("a key is given twice"))
     }
 }
 
@@ -1038,7 +1158,6 @@ impl<'de, 'c, 'a> serde::de::Visitor<'de> for Accs<'c, 'a> {
         let cx = self.cx;
         let accs = &cx.rs.accumulators;
         let mut seen = Seen::new(accs.len());
-        let mut others = Others::default();
         while let Some(k) = map.next_key_seed(Keys::Accumulators(accs))? {
             match k {
                 Key::Known(i) => {
@@ -1057,13 +1176,16 @@ impl<'de, 'c, 'a> serde::de::Visitor<'de> for Accs<'c, 'a> {
                     cx.pop();
                 }
                 Key::Number => return Err(self.not_an_object()),
+                // A running total the ruleset does not keep would start again from 0.
                 Key::Accumulators => {
-                    others.check(cx, "accumulators")?;
-                    map.next_value_seed(Ignore)?;
+                    return Err(undeclared(
+                        cx,
+                        ACCUMULATORS,
+                        no_accumulator(cx.rs, ACCUMULATORS),
+                    ))
                 }
                 Key::Other(name) => {
-                    others.check(cx, &name)?;
-                    map.next_value_seed(Ignore)?;
+                    return Err(undeclared(cx, &name, no_accumulator(cx.rs, &name)))
                 }
             }
         }
@@ -1071,66 +1193,22 @@ impl<'de, 'c, 'a> serde::de::Visitor<'de> for Accs<'c, 'a> {
     }
 }
 
-/// A value the schema does not read: skipped, but still checked for repeated keys.
-/// serde_json bounds its nesting (128 levels).
-#[derive(Clone, Copy)]
-struct Ignore;
-
-impl<'de> serde::de::DeserializeSeed<'de> for Ignore {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+/// Records the error for key `name` of the object at the current path.
+fn undeclared<E: serde::de::Error>(cx: &Cx<'_>, name: &str, message: String) -> E {
+    let mut path = cx.path();
+    if !path.is_empty() {
+        path.push('.');
     }
-}
-
-impl<'de> serde::de::Visitor<'de> for Ignore {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
+    path.push_str(name);
+    let mut slot = cx.error.borrow_mut();
+    if slot.is_none() {
+        *slot = Some(ClaimError {
+            code: Code::InvalidClaim,
+            path,
+            message,
+        });
     }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_none<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Ignore)?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        use serde::de::Error;
-        let mut keys: rustc_hash::FxHashSet<String> = Default::default();
-        while let Some(k) = map.next_key::<String>()? {
-            if k == NUMBER_TOKEN {
-                map.next_value::<serde::de::IgnoredAny>()?;
-                continue;
-            }
-            if keys.contains(&k) {
-                return Err(A::Error::custom(format!("the key `{k}` is given twice")));
-            }
-            map.next_value_seed(Ignore)?;
-            keys.insert(k);
-        }
-        Ok(())
-    }
+    E::custom("the claim does not fit the declared input")
 }
 
 /// Reads claim JSON text straight into the declared input's values: numbers exact from

@@ -130,6 +130,7 @@ codes! {
     CaseFile = "E0801", Error, "A test file is not JSON in the case format";
     CaseUnknownName = "E0802", Error, "A test case names something the ruleset does not have";
     CaseWrongKey = "E0803", Error, "A test case puts a value under the wrong key";
+    CaseClaim = "E0804", Error, "A test case's claim does not fit the declared input";
     // ---- evaluation (runtime)
     NoVersion = "E0701", Error, "No version of a value is in force at the evaluation date";
     RuleConflict = "E0702", Error, "Two exceptions apply to one claim at once";
@@ -332,13 +333,29 @@ impl Diagnostics {
 /// of lines that holds the span and its context: its own reading then runs on that window,
 /// so the output is the same and each diagnostic costs the size of its context. It also
 /// reports the column in characters, not bytes.
+///
+/// A line longer than [`LONG_LINE`] bytes (a CSV header of thousands of columns, a minified
+/// file) is shown without context lines, cut to a window around the span, and the column of
+/// a span in it is counted from the previous span's column in the same line (diagnostics
+/// come sorted), so N diagnostics on one long line cost N windows, not N lines.
 #[derive(Debug)]
 struct FileView<'s> {
     name: &'s str,
     text: &'s str,
     /// Byte offset of the start of each line; the first is 0.
     lines: &'s [usize],
+    /// The last column counted: (line start, byte offset, characters from the line start).
+    cursor: &'s Cursor,
 }
+
+/// The last column counted in a file: (line start, byte offset, characters from the line
+/// start). A mutex only because miette's `SourceCode` must be `Sync`.
+type Cursor = std::sync::Mutex<(usize, usize, usize)>;
+
+/// Lines longer than this many bytes are cut around the span when shown.
+const LONG_LINE: usize = 1024;
+/// How many bytes of a long line are shown either side of the span.
+const LONG_LINE_MARGIN: usize = 120;
 
 /// Line starts as miette counts lines.
 fn miette_line_starts(text: &str) -> Vec<usize> {
@@ -370,6 +387,15 @@ impl miette::SourceCode for FileView<'_> {
             .lines
             .partition_point(|&s| s <= start)
             .saturating_sub(1);
+        if let Some(cut) = self.long_line_window(
+            line,
+            start,
+            span.len(),
+            context_lines_before,
+            context_lines_after,
+        ) {
+            return Ok(cut);
+        }
         let first = line.saturating_sub(context_lines_before);
         let base = self.lines.get(first).copied().unwrap_or(0);
         let window = self
@@ -385,8 +411,7 @@ impl miette::SourceCode for FileView<'_> {
         let column = if inner.column() == 0 {
             0
         } else {
-            let line_start = self.lines.get(line).copied().unwrap_or(0);
-            char_count(self.text, line_start, start)
+            self.column(line, start)
         };
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.name.to_string(),
@@ -395,6 +420,79 @@ impl miette::SourceCode for FileView<'_> {
             inner.line() + first,
             column,
             inner.line_count() + first,
+        )))
+    }
+}
+
+impl FileView<'_> {
+    /// The byte range of line `i` without its line break.
+    fn line_range(&self, i: usize) -> (usize, usize) {
+        let start = self.lines.get(i).copied().unwrap_or(self.text.len());
+        let mut end = self.lines.get(i + 1).copied().unwrap_or(self.text.len());
+        let bytes = self.text.as_bytes();
+        while end > start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+            end -= 1;
+        }
+        (start, end)
+    }
+
+    /// The 0-based character column of byte `at` in line `line`.
+    fn column(&self, line: usize, at: usize) -> usize {
+        let line_start = self.lines.get(line).copied().unwrap_or(0);
+        let (cached_line, cached_at, cached_chars) =
+            self.cursor.lock().map(|c| *c).unwrap_or((usize::MAX, 0, 0));
+        let chars = if cached_line == line_start && cached_at <= at && cached_at >= line_start {
+            cached_chars + char_count(self.text, cached_at, at)
+        } else {
+            char_count(self.text, line_start, at)
+        };
+        if let Ok(mut c) = self.cursor.lock() {
+            *c = (line_start, at, chars);
+        }
+        chars
+    }
+
+    /// The window shown for a span when a line it would show is long: the span's own line,
+    /// cut to the span and a margin either side (at character boundaries).
+    fn long_line_window<'a>(
+        &'a self,
+        line: usize,
+        start: usize,
+        len: usize,
+        before: usize,
+        after: usize,
+    ) -> Option<Box<dyn miette::SpanContents<'a> + 'a>> {
+        let first = line.saturating_sub(before);
+        let end_line = self
+            .lines
+            .partition_point(|&s| s <= start + len.saturating_sub(1))
+            .saturating_sub(1);
+        let last = (end_line + after).min(self.lines.len().saturating_sub(1));
+        let long = (first..=last).any(|i| {
+            let (a, b) = self.line_range(i);
+            b - a > LONG_LINE
+        });
+        if !long || end_line != line {
+            return None;
+        }
+        let (line_start, line_end) = self.line_range(line);
+        let mut from = start.saturating_sub(LONG_LINE_MARGIN).max(line_start);
+        while from < start && !self.text.is_char_boundary(from) {
+            from += 1;
+        }
+        let mut to = (start + len.min(LONG_LINE) + LONG_LINE_MARGIN).min(line_end);
+        while to > start && !self.text.is_char_boundary(to) {
+            to -= 1;
+        }
+        let data = self.text.get(from..to)?;
+        let column = self.column(line, start);
+        Some(Box::new(miette::MietteSpanContents::new_named(
+            self.name.to_string(),
+            data.as_bytes(),
+            (from, to - from).into(),
+            line,
+            column,
+            1,
         )))
     }
 }
@@ -473,7 +571,7 @@ impl miette::Diagnostic for MietteView<'_> {
 /// The line starts of every file a run of rendering touches, each computed once.
 struct LineIndex<'m> {
     map: &'m SourceMap,
-    starts: std::collections::HashMap<FileId, Vec<usize>>,
+    starts: std::collections::HashMap<FileId, (Vec<usize>, Cursor)>,
 }
 
 impl<'m> LineIndex<'m> {
@@ -487,7 +585,10 @@ impl<'m> LineIndex<'m> {
             if let (std::collections::hash_map::Entry::Vacant(e), Some(f)) =
                 (starts.entry(id), map.get(id))
             {
-                e.insert(miette_line_starts(&f.text));
+                e.insert((
+                    miette_line_starts(&f.text),
+                    std::sync::Mutex::new((0, 0, 0)),
+                ));
             }
         }
         LineIndex { map, starts }
@@ -495,10 +596,12 @@ impl<'m> LineIndex<'m> {
 
     fn view(&self, id: FileId) -> Option<FileView<'_>> {
         let file = self.map.get(id)?;
+        let (lines, cursor) = self.starts.get(&id)?;
         Some(FileView {
             name: &file.name,
             text: &file.text,
-            lines: self.starts.get(&id)?,
+            lines,
+            cursor,
         })
     }
 }

@@ -654,12 +654,18 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             NodeKind::InList(x, l) => {
                 let x = self.eval(x)?;
                 let l = self.eval(l)?;
-                Ok(Value::Bool(match l {
-                    Value::List(items) => items
-                        .iter()
-                        .any(|i| compare(i, &x) == Some(Ordering::Equal)),
-                    _ => false,
-                }))
+                // Each comparison is a step, as in the compiled evaluator: a membership
+                // test on a long list is work the step limit must see.
+                let Value::List(items) = l else {
+                    return Ok(Value::Bool(false));
+                };
+                for i in items.iter() {
+                    self.step(n.span)?;
+                    if compare(i, &x) == Some(Ordering::Equal) {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Ok(Value::Bool(false))
             }
             NodeKind::Arith(op, kind, l, r) => {
                 let a = num(&self.eval(l)?);

@@ -575,3 +575,78 @@ fn an_unnamed_header_column_is_named_by_its_position() {
     );
     assert_eq!(rows(&check(&dir)), 1);
 }
+
+#[test]
+fn a_control_character_in_a_cell_is_named() {
+    // A NUL in a code (a broken export) would make a row no claim can match.
+    let r = expect(
+        "nul",
+        COLUMNS,
+        b"code,class,b_share,price_cap\nXA\x0001,A,,\n",
+        &[Code::CsvBadValue],
+        "column `code`: the cell holds the control character U+0000",
+    );
+    assert_eq!(line_of(&r, &errors(&r)[0]), 2);
+    expect(
+        "escape",
+        "code: text key, name: text",
+        b"code,name\nXA001,\x1b[31mred\n",
+        &[Code::CsvBadValue],
+        "U+001B",
+    );
+    // A line break inside a quoted text cell is text.
+    let dir = ruleset(
+        "quoted-newline",
+        "code: text key, name: text",
+        "drugs.csv",
+        b"code,name\nXA001,\"two\nlines\"\n",
+    );
+    assert_eq!(rows(&check(&dir)), 1);
+}
+
+#[test]
+fn a_full_width_comma_is_named_once() {
+    // In the header: one error at the comma, not three about the columns it merged.
+    let r = expect(
+        "fullwidth-comma-header",
+        COLUMNS,
+        "code\u{FF0C}class,b_share,price_cap\nXA001,A,,\n".as_bytes(),
+        &[Code::CsvSeparator],
+        "full-width comma `\u{FF0C}` (U+FF0C)",
+    );
+    let d = &errors(&r)[0];
+    let span = d.span.expect("a span");
+    let file = r.map.get(span.file).expect("file");
+    assert_eq!(file.slice(span), "\u{FF0C}");
+    // In a row: the arity error says why.
+    expect(
+        "fullwidth-comma-row",
+        COLUMNS,
+        "code,class,b_share,price_cap\nXA001\u{FF0C}A,,\n".as_bytes(),
+        &[Code::CsvMalformed],
+        "the row holds a full-width comma",
+    );
+}
+
+#[test]
+fn a_header_of_200_000_columns_checks_in_linear_time() {
+    // Duplicate and undeclared columns were found by scanning the header once per column.
+    let n = 200_000;
+    let mut csv = String::from("code");
+    for i in 0..n {
+        csv.push_str(&format!(",c{i}"));
+    }
+    csv.push_str(",code\nXA001");
+    csv.push_str(&",1".repeat(n));
+    csv.push_str(",XA001\n");
+    let dir = ruleset("wide", "code: text key, ..", "drugs.csv", csv.as_bytes());
+    let r = check(&dir);
+    let errs = errors(&r);
+    // `..` ignores the undeclared columns, but not a column named twice.
+    assert_eq!(
+        errs.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec![Code::CsvDuplicateColumn],
+        "{}",
+        rulec::diag::render_human(&errs, &r.map, false)
+    );
+}

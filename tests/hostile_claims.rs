@@ -99,7 +99,10 @@ fn corpus() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ),
         (
             "null where a list is needed",
-            GOOD.replace("\"items\":[", "\"items\":null,\"x\":["),
+            GOOD.replace(
+                r#""items":[{"code":"ZL006","category":"service","quantity":"1","unit_price":"1200"}]"#,
+                r#""items":null"#,
+            ),
             "rulec::E0710",
             "items: expected a list",
         ),
@@ -110,6 +113,24 @@ fn corpus() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "facility.level",
         ),
         ("empty", String::new(), "rulec::E0710", "not valid JSON"),
+        (
+            "a misspelled optional field (it would take its default)",
+            GOOD.replace("\"status\":\"active\"", "\"status\":\"active\",\"mutual_aid_membr\":true"),
+            "rulec::E0710",
+            "insured.mutual_aid_membr: Insured has no field `mutual_aid_membr`; did you mean `mutual_aid_member`?",
+        ),
+        (
+            "an unknown field in an item",
+            GOOD.replace("\"quantity\":\"1\"", "\"quantity\":\"1\",\"discount\":\"0.5\""),
+            "rulec::E0710",
+            "items[0].discount: Item has no field `discount`",
+        ),
+        (
+            "a running total the ruleset does not keep",
+            GOOD.replace("\"items\":[", "\"accumulators\":{\"outpatient_poolng_paid\":\"100\"},\"items\":["),
+            "rulec::E0710",
+            "accumulators.outpatient_poolng_paid: the ruleset keeps no accumulator `outpatient_poolng_paid`; did you mean `outpatient_pooling_paid`?",
+        ),
         (
             "bad UTF-8 escape",
             GOOD.replace("\"h\"", "\"\\ud800\""),

@@ -224,3 +224,63 @@ fn evaluation_steps() {
         Some("rulec::E0711")
     );
 }
+
+/// The code each evaluator gives a claim (compiled, tree walker), `None` when it settles.
+fn both_codes(rules: &str, claim: &serde_json::Value, limits: Limits) -> [Option<String>; 2] {
+    let rs = Ruleset::load_sources(
+        "limits",
+        &[("rules.rulec".into(), rules.to_string())],
+        limits,
+    )
+    .expect("loads");
+    let code = |r: Result<_, rulec::api::Error>| {
+        r.err()
+            .and_then(|e| e.diagnostics.first().map(|d| d.code.as_str().to_string()))
+    };
+    [
+        code(rs.evaluate(claim, &EvalOptions::default())),
+        code(rs.evaluate_reference(claim, &EvalOptions::default())),
+    ]
+}
+
+#[test]
+fn membership_tests_count_every_comparison_in_both_evaluators() {
+    // `c in claim.codes` inside a sum over the same list: n² comparisons for n codes.
+    let rules =
+        "record Claim { date: date, codes: list<text> }\ninput claim: Claim\nas_of claim.date\n\
+                 output hits: money = sum(claim.codes, c => if c in claim.codes then 1 else 0)\n";
+    let claim = |n: usize| {
+        let codes: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
+        serde_json::json!({"date": "2024-01-01", "codes": codes})
+    };
+    let limits = Limits {
+        max_steps: 100_000,
+        ..Limits::default()
+    };
+    // 100 codes: about 5,000 comparisons, well inside the budget.
+    assert_eq!(both_codes(rules, &claim(100), limits.clone()), [None, None]);
+    // 1,000 codes: about 500,000 comparisons, which the nodes alone (a few thousand) hide.
+    let over = Some("rulec::E0711".to_string());
+    assert_eq!(
+        both_codes(rules, &claim(1_000), limits),
+        [over.clone(), over]
+    );
+}
+
+#[test]
+fn text_functions_count_the_text_they_search_in_both_evaluators() {
+    let rules = "record Claim { date: date, note: text }\ninput claim: Claim\nas_of claim.date\n\
+                 output found: money = if starts_with(claim.note, \"x\") or before(claim.note, \"|\") == \"y\" then 1 else 0\n";
+    let claim = |n: usize| serde_json::json!({"date": "2024-01-01", "note": "a".repeat(n)});
+    let limits = Limits {
+        max_steps: 1_000,
+        ..Limits::default()
+    };
+    assert_eq!(both_codes(rules, &claim(10), limits.clone()), [None, None]);
+    // A 1 MB note: a step per 64 bytes searched is 16,384 steps per call.
+    let over = Some("rulec::E0711".to_string());
+    assert_eq!(
+        both_codes(rules, &claim(1 << 20), limits),
+        [over.clone(), over]
+    );
+}

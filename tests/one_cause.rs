@@ -253,6 +253,8 @@ fn check_reads_test_files() {
         vec![
             (Code::CaseWrongKey, "\"above\"".to_string()),
             (Code::CaseUnknownName, "\"deductable\"".to_string()),
+            // `{}` lacks every field of the claim.
+            (Code::CaseClaim, "\"claim\"".to_string()),
             (Code::CaseUnknownName, "\"funds.pol\"".to_string()),
             (Code::CaseWrongKey, "\"expect_value\"".to_string()),
         ],
@@ -262,8 +264,58 @@ fn check_reads_test_files() {
     let help = |i: usize| errors(&report)[i].help.clone().unwrap_or_default();
     assert!(help(0).contains("expect_values"));
     assert_eq!(help(1), "did you mean `deductible`?");
-    assert_eq!(help(2), "did you mean `funds.pool`?");
-    assert_eq!(help(3), "did you mean `expect_values`?");
+    assert_eq!(help(3), "did you mean `funds.pool`?");
+    assert_eq!(help(4), "did you mean `expect_values`?");
+}
+
+#[test]
+fn check_reads_the_claims_of_test_files() {
+    // Each claim as `rulec test` reads it: unknown fields, wrong types, missing fields and
+    // unknown running totals are errors at their place; a case that expects the claim's
+    // error (`expect_error` E0710) is left alone.
+    let dir = ruleset_with_cases(
+        "case-claims",
+        r#"[{"name": "typo", "claim": {"date": "2024-01-01", "visit": "outpatient", "amont": "1000"},
+             "expect": {"funds.pool": "640.00"}},
+            {"name": "type", "claim": {"date": "2024-01-01", "visit": "outpatient", "amount": true},
+             "expect": {"funds.pool": "640.00"}},
+            {"name": "enum", "claim": {"date": "2024-01-01", "visit": "dental", "amount": "1000"},
+             "expect": {"funds.pool": "640.00"}},
+            {"name": "totals", "claim": {"date": "2024-01-01", "visit": "outpatient", "amount": "1000",
+             "accumulators": {"pool_paid": "10"}}, "expect": {"funds.pool": "640.00"}},
+            {"name": "refused", "claim": {"date": "2024-01-01", "visit": "outpatient", "amount": "x"},
+             "expect_error": {"code": "rulec::E0710"}},
+            {"name": "good", "claim": {"date": "2024-01-01", "visit": "outpatient", "amount": "1000"},
+             "expect": {"funds.pool": "640.00"}}]"#,
+    );
+    let report = check(&dir);
+    let got: Vec<(Code, String, usize)> = errors(&report)
+        .iter()
+        .map(|e| {
+            let (_, line, _, text) = place(&report, e);
+            (e.code, text, line)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Code::CaseClaim, "\"amont\"".to_string(), 1),
+            (Code::CaseClaim, "\"amount\"".to_string(), 3),
+            (Code::CaseClaim, "\"visit\"".to_string(), 5),
+            (Code::CaseClaim, "\"pool_paid\"".to_string(), 8),
+        ],
+        "{}",
+        render(&report)
+    );
+    let message = |i: usize| errors(&report)[i].message.clone();
+    assert!(message(0).contains("amont: Claim has no field `amont`; did you mean `amount`?"));
+    assert!(message(1).contains("amount: expected an amount, found true"));
+    assert!(message(2).contains("visit: expected one of outpatient, inpatient, found \"dental\""));
+    assert!(message(3).contains("the ruleset keeps no accumulator `pool_paid`; it keeps none"));
+    // `rulec test` agrees: the first four fail, the refused one passes, the good one passes.
+    let run = rulec::testing::run_paths(&[dir], &Limits::default()).expect("runs");
+    let passed: Vec<bool> = run.results.iter().map(|r| r.passed).collect();
+    assert_eq!(passed, [false, false, false, false, true, true]);
 }
 
 #[test]
@@ -357,9 +409,14 @@ fn dev_full() -> std::fs::File {
 
 #[test]
 fn write_errors_exit_2() {
-    // `rulec check --format json > /dev/full`, `rulec check 2> /dev/full` (human output goes
-    // to standard error), `rulec test [--format json] > /dev/full`.
-    let runs: [(&[&str], bool); 4] = [
+    // `rulec eval … > /dev/full`, `rulec check --format json > /dev/full`, `rulec check
+    // 2> /dev/full` (human output goes to standard error), `rulec test [--format json]
+    // > /dev/full`.
+    let claim = "rulesets/sample/claims/outpatient.json";
+    let runs: [(&[&str], bool); 7] = [
+        (&["eval", "rulesets/sample/city", claim], false),
+        (&["eval", "rulesets/sample/city", claim, "--explain"], false),
+        (&["eval", "--rulesets", "rulesets", claim], false),
         (&["check", "rulesets", "--format", "json"], false),
         (&["check", "rulesets"], true),
         (&["test", "rulesets/shandong/binzhou"], false),

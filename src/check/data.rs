@@ -418,6 +418,27 @@ impl Checker<'_> {
             );
             None
         };
+        // A NUL or other control character (a broken export) would make a code that no
+        // claim can match: refused, named by its code point. Tabs and line breaks may sit
+        // inside a quoted text cell.
+        if let Some(ctl) = t
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            self.err(
+                Diagnostic::new(
+                    Code::CsvBadValue,
+                    span,
+                    format!(
+                        "column `{column}`: the cell holds the control character U+{:04X}",
+                        u32::from(ctl)
+                    ),
+                )
+                .label("control character")
+                .help("remove it from the cell; it is invisible in a spreadsheet and no claim's code can match it"),
+            );
+            return None;
+        }
         let numeric = matches!(
             ty,
             Type::Money | Type::Decimal | Type::Int | Type::Rate | Type::Date | Type::Bool
@@ -862,9 +883,11 @@ impl Checker<'_> {
                         ),
                     )
                     .label("wrong number of cells")
-                    .help(
-                        "every row has one cell per header column; quote cells that contain commas",
-                    ),
+                    .help(if rec.cells.iter().any(|c| c.text.contains('\u{FF0C}')) {
+                        "the row holds a full-width comma `，` (U+FF0C): write the ASCII comma `,` between cells"
+                    } else {
+                        "every row has one cell per header column; quote cells that contain commas"
+                    }),
                 );
                 shown.apply(&mut self.diags, before, usize::MAX, "");
                 continue;
@@ -943,6 +966,23 @@ impl Checker<'_> {
         header: &csv::Record<'_>,
     ) -> Option<Header> {
         let names: Vec<&str> = header.cells.iter().map(|c| c.text.trim()).collect();
+        // A full-width comma `，` (a Chinese input method's) is one cause: one error at it.
+        if let Some(cell) = header.cells.iter().find(|c| c.text.contains('\u{FF0C}')) {
+            let at = cell.text.find('\u{FF0C}').unwrap_or(0);
+            let start = (cell.span.start as usize).saturating_add(at);
+            let span = Span::new(cell.span.file, start, start + '\u{FF0C}'.len_utf8());
+            self.err(
+                Diagnostic::new(
+                    Code::CsvSeparator,
+                    span,
+                    "the CSV header separates columns with a full-width comma `，` (U+FF0C)",
+                )
+                .label("full-width comma")
+                .with(decl.name.span, "catalog declared here")
+                .help("write the ASCII comma `,`; a Chinese input method often types the full-width one"),
+            );
+            return None;
+        }
         // A file separated by tabs or semicolons reads as one column per line.
         if names.len() < cols.len() {
             let text = header.cells.first().map(|c| c.text.as_ref()).unwrap_or("");
@@ -963,16 +1003,27 @@ impl Checker<'_> {
                 return None;
             }
         }
-        let declared = |n: &str| cols.iter().any(|c| c.name == n);
+        // Sets and maps keep a header of many columns linear (a hostile header has 10^5).
+        let declared_set: std::collections::HashSet<&str> =
+            cols.iter().map(|c| c.name.as_str()).collect();
+        let declared = |n: &str| declared_set.contains(n);
+        let mut first_at: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            first_at.entry(*n).or_insert(i);
+        }
         let implicit = ["valid_from", "valid_until"];
         let mut bad = false;
+        // A header of thousands of undeclared (or duplicated) columns shows three of each.
+        let mut shown = Throttle::default();
         // Duplicates.
         for (i, (name, cell)) in names.iter().zip(&header.cells).enumerate() {
-            let first = names.iter().take(i).position(|n| n == name);
+            let first = first_at.get(*name).copied().filter(|&f| f < i);
             let relevant =
                 !name.is_empty() && (rest.is_none() || declared(name) || implicit.contains(name));
             if let (Some(f), true) = (first, relevant) {
                 let first_span = header.cells.get(f).map(|c| c.span).unwrap_or(cell.span);
+                let before = self.diags.len();
                 self.err(
                     Diagnostic::new(
                         Code::CsvDuplicateColumn,
@@ -983,6 +1034,7 @@ impl Checker<'_> {
                     .with(first_span, "first column of this name")
                     .help("remove or rename one of the two columns; rulec never picks one"),
                 );
+                shown.apply(&mut self.diags, before, usize::MAX, "");
                 bad = true;
             }
         }
@@ -992,13 +1044,14 @@ impl Checker<'_> {
             .iter()
             .map(|c| c.name.as_str())
             .chain(implicit)
-            .filter(|n| !names.contains(n))
+            .filter(|n| !first_at.contains_key(n))
             .collect();
         let mut explained: Vec<&str> = Vec::new();
         for (i, (name, cell)) in names.iter().zip(&header.cells).enumerate() {
             if declared(name) || implicit.contains(name) {
                 continue;
             }
+            let before = self.diags.len();
             if name.is_empty() {
                 if rest.is_none() {
                     self.err(
@@ -1011,6 +1064,7 @@ impl Checker<'_> {
                         .with(decl.name.span, "catalog declared here")
                         .help("remove the empty column (often a trailing comma), or end the column list with `..` to ignore it"),
                     );
+                    shown.apply(&mut self.diags, before, usize::MAX, "");
                     bad = true;
                 }
                 continue;
@@ -1036,11 +1090,13 @@ impl Checker<'_> {
                 )),
             };
             self.err(d);
+            shown.apply(&mut self.diags, before, usize::MAX, "");
             bad = true;
         }
+        shown.finish(&mut self.diags);
         let mut positions = Vec::with_capacity(cols.len());
         for c in cols {
-            match names.iter().position(|n| *n == c.name) {
+            match first_at.get(c.name.as_str()).copied() {
                 Some(p) => positions.push(p),
                 None if explained.contains(&c.name.as_str()) => bad = true,
                 None => {
@@ -1069,8 +1125,8 @@ impl Checker<'_> {
         }
         Some(Header {
             positions,
-            from_col: names.iter().position(|n| *n == "valid_from"),
-            until_col: names.iter().position(|n| *n == "valid_until"),
+            from_col: first_at.get("valid_from").copied(),
+            until_col: first_at.get("valid_until").copied(),
         })
     }
 
