@@ -326,9 +326,9 @@ impl Loader {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(io)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                // Not `is_file()`: a FIFO or device named `x.rulec` is refused when read,
-                // never skipped in silence.
-                .filter(|p| !p.is_dir() && p.extension().is_some_and(|x| x == RULE_EXT))
+                // Not `is_file()`: a FIFO, device or directory named `x.rulec` is refused
+                // when read, never skipped in silence.
+                .filter(|p| p.extension().is_some_and(|x| x == RULE_EXT))
                 .collect();
             entries.sort();
             let mut files = Vec::new();

@@ -231,3 +231,59 @@ fn a_fifo_among_the_rule_files_is_refused_not_skipped() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_directory_named_like_a_rule_file_is_refused_not_skipped() {
+    let dir = scratch("dir-in-dir");
+    std::fs::write(
+        dir.join("a.rulec"),
+        "ruleset \"x\"\nparam p: money = 1 cite assumed\n",
+    )
+    .expect("write");
+    std::fs::create_dir(dir.join("b.rulec")).expect("mkdir");
+    let out = rulec(&["check", s(&dir)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("b.rulec") && t.contains("is a directory, not a regular file"),
+        "{t}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn check_reports_a_test_file_that_is_a_directory_or_a_fifo() {
+    let dir = scratch("check-tests");
+    let rs = dir.join("demo");
+    std::fs::create_dir_all(rs.join("tests/cases.json")).expect("mkdir");
+    mkfifo(&rs.join("tests/more.json"));
+    std::fs::write(
+        rs.join("rules.rulec"),
+        "ruleset \"demo\"\nrecord Claim { date: date }\ninput claim: Claim\nas_of claim.date\n",
+    )
+    .expect("write");
+    let out = rulec(&["check", s(&rs), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let diags: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("a JSON list");
+    let about: Vec<(String, String)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or("").to_string(),
+                d["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(about.len(), 2, "{about:?}");
+    assert!(
+        about.iter().all(|(code, _)| code == "rulec::E0801"),
+        "{about:?}"
+    );
+    assert!(
+        about[0].1.contains("is a directory, not a regular file"),
+        "{about:?}"
+    );
+    assert!(about[1].1.contains("is a FIFO (named pipe)"), "{about:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

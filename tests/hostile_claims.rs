@@ -157,6 +157,23 @@ fn each_hostile_claim_gets_its_error() {
             "{name}: `{}` lacks `{needle}`",
             d.message
         );
+        // The byte decoder (`rulec eval`, `--batch`) refuses it with the same code.
+        let err = match rs().evaluate_bytes(text.as_bytes(), &EvalOptions::default()) {
+            Ok(_) => panic!("{name}: settled from bytes"),
+            Err(e) => e,
+        };
+        let b = err
+            .diagnostics
+            .first()
+            .unwrap_or_else(|| panic!("{name}: no diagnostic from bytes"));
+        assert_eq!(b.code.as_str(), code, "{name} (bytes): {}", b.message);
+        if name.contains("field") || name.contains("running total") {
+            assert!(
+                b.message.contains(needle),
+                "{name} (bytes): `{}` lacks `{needle}`",
+                b.message
+            );
+        }
     }
 }
 

@@ -328,6 +328,10 @@ fn every_region_refuses_what_it_does_not_cover() {
         ),
         ("jilin/jilin", "inpatient", "employee", "jilin"),
         ("beijing", "delivery", "employee", "beijing"),
+        // Maternity insurance pays insured employees: a resident's prenatal claim.
+        ("beijing", "prenatal", "resident", "beijing"),
+        // A misspelled city falls back to its province, which covers nothing of its own.
+        ("shandong/binzou", "outpatient", "employee", "shandong"),
         ("sichuan/chengdu", "delivery", "resident", "sichuan/chengdu"),
     ];
     for (region, visit, scheme, ruleset) in cases {
