@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR="$PWD/target/python-build"
 venv=target/python-ci
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "pytest>=7" "pyspark>=3.5,<5" "pyarrow" "pandas>=2.2"
+"$venv/bin/python" -m pip install --quiet "pytest>=7" "pyspark>=3.5,<5" "pyarrow" "pandas>=2.2,<3"
 echo "-- pip install ./python"; date -u
 "$venv/bin/python" -m pip install --quiet ./python
 date -u

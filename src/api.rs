@@ -51,6 +51,7 @@ pub struct Error {
     pub diagnostics: Vec<Diagnostic>,
     map: Arc<SourceMap>,
     malformed: bool,
+    claim_path: Option<String>,
 }
 
 impl Error {
@@ -60,7 +61,17 @@ impl Error {
             diagnostics: vec![d],
             map: Arc::new(SourceMap::new()),
             malformed: false,
+            claim_path: None,
         }
+    }
+
+    /// An error about the claim at a JSON path (`items[3].unit_price`): see
+    /// [`Error::claim_path`]. The diagnostic's message starts with the path.
+    pub fn at_claim_path(d: Diagnostic, path: impl Into<String>) -> Error {
+        let mut e = Error::from_diagnostic(d);
+        let path = path.into();
+        e.claim_path = (!path.is_empty()).then_some(path);
+        e
     }
 
     fn one(d: Diagnostic, map: &Arc<SourceMap>) -> Error {
@@ -68,6 +79,7 @@ impl Error {
             diagnostics: vec![d],
             map: map.clone(),
             malformed: false,
+            claim_path: None,
         }
     }
 
@@ -76,6 +88,12 @@ impl Error {
     /// The CLI prints these in a shorter form (`error[E0710]: …`).
     pub fn is_malformed_claim(&self) -> bool {
         self.malformed
+    }
+
+    /// Where in the claim the problem is, as a JSON path (`items[3].unit_price`), when the
+    /// claim is at fault at a known place; `None` otherwise (the path also starts the message).
+    pub fn claim_path(&self) -> Option<&str> {
+        self.claim_path.as_deref()
     }
 
     /// Rendered for people (no colour).
@@ -112,6 +130,7 @@ impl From<RunError> for Error {
             diagnostics: vec![Diagnostic::global(Code::RulesetErrors, e.to_string())],
             map: Arc::new(SourceMap::new()),
             malformed: false,
+            claim_path: None,
         }
     }
 }
@@ -143,6 +162,7 @@ fn from_report(mut report: CheckReport, limits: Limits) -> Result<Ruleset, Error
             diagnostics,
             map,
             malformed: false,
+            claim_path: None,
         });
     }
     match report.rulesets.pop() {
@@ -353,10 +373,12 @@ impl Ruleset {
         } else {
             format!("{path}: {message}")
         };
-        Error::one(
+        let mut e = Error::one(
             Diagnostic::global(code, text).help("the claim must fit the ruleset's declared input"),
             &self.map,
-        )
+        );
+        e.claim_path = (!path.is_empty()).then_some(path);
+        e
     }
 
     /// Reads parsed claim JSON into the input's value and the running totals (missing = 0;
@@ -502,13 +524,14 @@ fn parse_claim_text(text: &str, limits: &Limits, map: &Arc<SourceMap>) -> Result
         } else {
             format!("{}: {}", e.path, e.message)
         };
-        let mut e = Error::one(
+        let mut err = Error::one(
             Diagnostic::global(e.code, text)
                 .help("the claim is one JSON object; see docs/claim-schema.md"),
             map,
         );
-        e.malformed = true;
-        e
+        err.malformed = true;
+        err.claim_path = (!e.path.is_empty()).then_some(e.path);
+        err
     })
 }
 

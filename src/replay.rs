@@ -105,9 +105,10 @@ fn no_insured(what: &str) -> Error {
 }
 
 fn invalid(path: &str, why: &str) -> Error {
-    Error::from_diagnostic(
+    Error::at_claim_path(
         Diagnostic::global(Code::InvalidClaim, format!("{path}: {why}"))
             .help("the claim must fit the standard claim (docs/claim-schema.md)"),
+        path,
     )
 }
 

@@ -30,6 +30,16 @@ def impact(
 ) -> Dict[str, Any]:
     """The report of `rulec impact BASE REFORM CLAIMS --format json`; amounts as Decimal."""
 
+def _replay_columns(
+    target: Union["Ruleset", "Router", PathLike],
+    lines: Iterable[Union[str, bytes, Mapping[str, Any]]],
+    amounts: List[str],
+    *,
+    jobs: Optional[int] = None,
+    as_of: AsOf = None,
+) -> Dict[str, Any]:
+    """Replayed claims as Arrow-ready buffers; use rulec.arrow.replay."""
+
 class Ruleset:
     """A checked, compiled ruleset; share it between threads."""
 

@@ -231,33 +231,6 @@ fn with_claim_id(out: Out, id: Option<&Json>) -> Out {
     }
 }
 
-/// Codes whose message starts with the claim's JSON path (`items[3].unit_price: …`).
-fn is_claim_code(code: &str) -> bool {
-    [
-        Code::InvalidClaim,
-        Code::ClaimTooLarge,
-        Code::ClaimTooDeep,
-        Code::ListTooLong,
-    ]
-    .iter()
-    .any(|c| c.as_str() == code)
-}
-
-/// The JSON path a claim error's message starts with, if it has one.
-fn claim_path(code: &str, message: &str) -> Option<String> {
-    if !is_claim_code(code) {
-        return None;
-    }
-    let (head, _) = message.split_once(": ")?;
-    let mut chars = head.chars();
-    let first = chars.next()?;
-    let looks_like_path = (first.is_alphabetic() || first == '_')
-        && head
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '-'));
-    looks_like_path.then(|| head.to_string())
-}
-
 fn diag_out(j: &Json) -> DiagOut {
     let s = |k: &str| j.get(k).and_then(Json::as_str).map(str::to_string);
     let n = |k: &str| j.get(k).and_then(Json::as_i64);
@@ -282,7 +255,7 @@ fn error_out(e: &api::Error) -> Box<ErrOut> {
         .map(|d| (d.code.clone(), d.message.clone()))
         .unwrap_or_else(|| (Code::InvalidClaim.as_str().to_string(), e.to_string()));
     Box::new(ErrOut {
-        path: claim_path(&code, &message),
+        path: e.claim_path().map(str::to_string),
         code,
         message,
         diagnostics,
@@ -618,30 +591,34 @@ impl Target {
     }
 
     /// Parses claim text and picks its ruleset.
-    fn prepare(&self, text: &str) -> Result<(api::Ruleset, Json), api::Error> {
+    fn prepare(&self, text: &str) -> Result<(api::Ruleset, Json), Box<ErrOut>> {
         let claim = self.parse(text)?;
         match self {
             Target::One(rs) => Ok((rs.clone(), claim)),
-            Target::Routed(router) => Ok((router.route(&claim)?, claim)),
+            Target::Routed(router) => Ok((router.route(&claim).map_err(|e| error_out(&e))?, claim)),
         }
     }
 
     /// Parses claim text exactly, within the size limit.
-    fn parse(&self, text: &str) -> Result<Json, api::Error> {
+    fn parse(&self, text: &str) -> Result<Json, Box<ErrOut>> {
         match self {
-            Target::One(rs) => rs.parse_claim(text),
+            Target::One(rs) => rs.parse_claim(text).map_err(|e| error_out(&e)),
             Target::Routed(_) => {
                 let limit = self.limits().max_claim_bytes;
                 if text.len() > limit {
-                    return Err(global_error(
+                    return Err(error_out(&global_error(
                         Code::ClaimTooLarge,
                         format!(
                             "the claim is {} bytes, over the limit of {limit}",
                             text.len()
                         ),
-                    ));
+                    )));
                 }
-                rulec::claim::parse_strict(text).map_err(|e| global_error(e.code, e.to_string()))
+                rulec::claim::parse_strict(text).map_err(|e| {
+                    let mut out = error_out(&global_error(e.code, e.to_string()));
+                    out.path = (!e.path.is_empty()).then_some(e.path);
+                    out
+                })
             }
         }
     }
@@ -656,9 +633,12 @@ impl Target {
 
     /// Settles claim text. `with_id`: the settlement starts with the claim's `claim_id`, as
     /// a line of `rulec eval --batch` does (a single `rulec eval` prints none).
+    /// Settles claim text straight from its bytes (`claim::peek`, `Router::route_bytes`,
+    /// `Ruleset::evaluate_bytes`: no JSON tree), as `rulec eval` does.
     fn settle(&self, text: &str, opts: &EvalOptions, with_id: bool) -> Outcome {
-        let claim = self.parse(text).map_err(|e| error_out(&e))?;
-        let id = claim.get("claim_id");
+        let bytes = text.as_bytes();
+        let peek = rulec::claim::peek(bytes);
+        let id = peek.as_ref().and_then(|p| p.claim_id.as_ref());
         let failed = |e: &api::Error| {
             let mut err = error_out(e);
             err.claim_id = id.and_then(Json::as_str).map(str::to_string);
@@ -666,9 +646,9 @@ impl Target {
         };
         let rs = match self {
             Target::One(rs) => rs.clone(),
-            Target::Routed(router) => router.route(&claim).map_err(|e| failed(&e))?,
+            Target::Routed(router) => router.route_bytes(bytes).map_err(|e| failed(&e))?,
         };
-        match rs.evaluate(&claim, opts) {
+        match rs.evaluate_bytes(bytes, opts) {
             Ok(s) => Ok(with_claim_id(
                 settlement_out(&rs, &s),
                 id.filter(|_| with_id),
@@ -678,7 +658,7 @@ impl Target {
     }
 
     fn traced(&self, text: &str, opts: &EvalOptions) -> Result<(Out, String), Box<ErrOut>> {
-        let (rs, claim) = self.prepare(text).map_err(|e| error_out(&e))?;
+        let (rs, claim) = self.prepare(text)?;
         let (s, trace) = rs
             .evaluate_traced(&claim, opts)
             .map_err(|e| error_out(&e))?;
@@ -823,7 +803,7 @@ fn replay_texts(
             Ok(text) if text.trim().is_empty() => {
                 Err(Refusal::new(Code::InvalidClaim, "", "empty line").into_out())
             }
-            Ok(text) => target.parse(&text).map_err(|e| error_out(&e)),
+            Ok(text) => target.parse(&text),
         };
         ids.push(
             parsed
@@ -1140,13 +1120,15 @@ impl Columns {
 /// The settlement as the JSON line `rulec eval --batch` writes (without the newline):
 /// `claim_id` first when the claim has one.
 fn write_settlement(out: &mut Vec<u8>, rs: &api::Ruleset, s: &Settlement, id: Option<&Json>) {
-    // Serialising a `serde_json::Value` into a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *out, &rs.settlement_json(s));
+    rs.write_settlement(s, out);
     if let Some(id) = id {
         let mut head = b"{\"claim_id\":".to_vec();
+        // Serialising a `serde_json::Value` into a `Vec` cannot fail.
         let _ = serde_json::to_writer(&mut head, id);
         head.push(b',');
-        out.splice(0..1, head);
+        if out.first() == Some(&b'{') {
+            out.splice(0..1, head);
+        }
     }
 }
 

@@ -236,3 +236,25 @@ def test_as_of(sample):
     b = sample.evaluate(claim(), as_of=datetime.date(2025, 1, 1))
     assert a == b and a["as_of"] == "2025-01-01"
     assert as_json(a) != as_json(sample.evaluate(claim()))
+
+
+def test_path_is_data_on_every_claim_path():
+    """RuleError.path comes from rulec's error (api::Error::claim_path), on the byte path
+    (evaluate, evaluate_many), the tree path (replay) and for text the parser refuses."""
+    router = rulec.Router.load(ROOT / "rulesets")
+    c = json.loads((ROOT / "rulesets" / "shandong" / "binzhou" / "claims" /
+                    "outpatient.json").read_text(encoding="utf-8"))
+    c["insured"]["id"] = "P1"
+    bad_qty = json.loads(json.dumps(c))
+    bad_qty["items"][0]["quantity"] = "x"
+    bad_date = dict(c, settlement_date="2024-02-30")
+    lines = [json.dumps(bad_qty), json.dumps(bad_date), '{"a": 1, "a": 2}']
+    want = ["items[0].quantity", "settlement_date", "a"]
+    for results in (list(router.evaluate_many(lines)), router.replay(lines)):
+        assert [r.code for r in results] == ["rulec::E0710"] * 3
+        assert [r.path for r in results] == want
+    with pytest.raises(rulec.RuleError) as e:
+        router.evaluate(bad_qty)
+    assert e.value.path == "items[0].quantity"
+    routing = router.evaluate_many([json.dumps(dict(c, insured={"region": "nowhere"}))])
+    assert next(routing).path is None  # not the claim's shape: no path
