@@ -137,6 +137,6 @@ fn allocations_do_not_grow_with_repetition() {
     assert_eq!(first, later);
 }
 
-const PIN_SAMPLE_EVAL: u64 = 81;
-const PIN_SAMPLE_JSON: u64 = 146;
+const PIN_SAMPLE_EVAL: u64 = 83;
+const PIN_SAMPLE_JSON: u64 = 148;
 const PIN_SAMPLE_BYTES: u64 = 72;
