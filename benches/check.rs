@@ -60,7 +60,9 @@ pub fn generate(dir: &Path, rows: usize, defs: usize) -> PathBuf {
 )]
 fn bench(c: &mut Criterion) {
     let dir = generate(
-        &std::env::temp_dir().join("rulec-bench-check"),
+        &std::env::temp_dir()
+            .join("rulec-bench-check")
+            .join("generated"),
         200_000,
         2_000,
     );

@@ -83,8 +83,10 @@ pub fn class_of(i: usize) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// Writes the bench ruleset and returns its directory.
+/// Writes the bench ruleset into `dir/inpatient` (its header, `ruleset "bench/inpatient"`,
+/// names its directory) and returns that directory.
 pub fn setup(dir: &Path) -> PathBuf {
+    let dir = &dir.join("inpatient");
     std::fs::create_dir_all(dir).expect("mkdir");
     let rules = format!("{RULES}{RULES_BODY}");
     std::fs::write(dir.join("rules.rulec"), rules).expect("rules");
