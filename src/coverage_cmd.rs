@@ -40,7 +40,7 @@ pub fn measure_if(paths: &[PathBuf], args: &CoverageArgs) -> Option<Result<Cover
         paths.to_vec()
     };
     Some(measure(&paths, &Limits::default()).map_err(|e| {
-        eprintln!("error: {e}");
+        rulec::output::report(&format!("error: {e}"));
         2
     }))
 }
@@ -56,7 +56,7 @@ pub fn finish(report: &CoverageReport, args: &CoverageArgs, json: bool, code: i3
     }
     if let Some(file) = &args.coverage_lcov {
         if let Err(e) = std::fs::write(file, render_lcov(report)) {
-            eprintln!("error: cannot write `{}`: {e}", file.display());
+            rulec::output::report(&format!("error: cannot write `{}`: {e}", file.display()));
             return 2;
         }
     }
@@ -66,7 +66,9 @@ pub fn finish(report: &CoverageReport, args: &CoverageArgs, json: bool, code: i3
     if let Some(min) = args.min_coverage {
         let got = report.percent();
         if got < min {
-            eprintln!("error: coverage {got:.1}% is below --min-coverage {min}%");
+            rulec::output::report(&format!(
+                "error: coverage {got:.1}% is below --min-coverage {min}%"
+            ));
             return code.max(1);
         }
     }

@@ -85,7 +85,7 @@ pub fn run(args: FmtArgs) -> i32 {
     let files = match rule_files(&paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: cannot read the paths to format: {e}");
+            rulec::output::report(&format!("error: cannot read the paths to format: {e}"));
             return 2;
         }
     };
@@ -96,7 +96,7 @@ pub fn run(args: FmtArgs) -> i32 {
         let (text, outcome) = match format_file(path, &limits) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: {e}");
+                rulec::output::report(&format!("error: {e}"));
                 return 2;
             }
         };
@@ -104,7 +104,7 @@ pub fn run(args: FmtArgs) -> i32 {
             Outcome::Same => {}
             Outcome::Refused(msg) => {
                 refused += 1;
-                eprint!("{msg}");
+                rulec::output::report(msg.trim_end());
             }
             Outcome::Changed(new) if args.check => {
                 changed += 1;
@@ -122,7 +122,10 @@ pub fn run(args: FmtArgs) -> i32 {
             Outcome::Changed(new) => {
                 changed += 1;
                 if let Err(e) = std::fs::write(path, new) {
-                    eprintln!("error: cannot write `{}`: {e}", path.display());
+                    rulec::output::report(&format!(
+                        "error: cannot write `{}`: {e}",
+                        path.display()
+                    ));
                     return 2;
                 }
             }
@@ -133,16 +136,16 @@ pub fn run(args: FmtArgs) -> i32 {
     }
     let n = files.len();
     if args.check {
-        eprintln!(
+        rulec::output::report(&format!(
             "checked {n} file{}: {changed} would be reformatted, {refused} not formatted (syntax errors)",
             if n == 1 { "" } else { "s" }
-        );
+        ));
         i32::from(changed > 0 || refused > 0)
     } else {
-        eprintln!(
+        rulec::output::report(&format!(
             "formatted {n} file{}: {changed} changed, {refused} not formatted (syntax errors)",
             if n == 1 { "" } else { "s" }
-        );
+        ));
         i32::from(refused > 0)
     }
 }

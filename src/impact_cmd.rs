@@ -48,7 +48,7 @@ pub enum ImpactFormat {
 /// A ruleset directory (it holds rule files) or a routing root (it does not).
 fn settler(dir: &Path) -> Result<Box<dyn Settle>, i32> {
     if !dir.is_dir() {
-        eprintln!("error: `{}` is not a directory", dir.display());
+        rulec::output::report(&format!("error: `{}` is not a directory", dir.display()));
         return Err(2);
     }
     let has_rules = std::fs::read_dir(dir)
@@ -64,7 +64,7 @@ fn settler(dir: &Path) -> Result<Box<dyn Settle>, i32> {
         match Ruleset::load_dir(dir, Limits::default()) {
             Ok(rs) => Ok(Box::new(rs)),
             Err(e) => {
-                eprint!("{}", e.render_human());
+                rulec::output::report(e.render_human().trim_end());
                 Err(1)
             }
         }
@@ -127,7 +127,7 @@ pub fn run(a: ImpactArgs) -> i32 {
         None => None,
         Some(Ok(d)) => Some(d),
         Some(Err(why)) => {
-            eprintln!("error: --as-of: {why}");
+            rulec::output::report(&format!("error: --as-of: {why}"));
             return 2;
         }
     };
@@ -147,7 +147,7 @@ pub fn run(a: ImpactArgs) -> i32 {
     let lines = match read_lines(&a.claims, opts.max_claim_bytes) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", a.claims);
+            rulec::output::report(&format!("error: cannot read `{}`: {e}", a.claims));
             return 2;
         }
     };
@@ -155,7 +155,7 @@ pub fn run(a: ImpactArgs) -> i32 {
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: cannot start {jobs} threads: {e}");
+            rulec::output::report(&format!("error: cannot start {jobs} threads: {e}"));
             return 2;
         }
     };
@@ -179,7 +179,7 @@ pub fn run(a: ImpactArgs) -> i32 {
         ImpactFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => s + "\n",
             Err(e) => {
-                eprintln!("error: {e}");
+                rulec::output::report(&format!("error: {e}"));
                 return 2;
             }
         },
@@ -203,7 +203,7 @@ pub fn run(a: ImpactArgs) -> i32 {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "standard output".into());
-        eprintln!("error: cannot write {to}: {e}");
+        rulec::output::report(&format!("error: cannot write {to}: {e}"));
         return 2;
     }
     i32::from(report.claims_failed > 0)

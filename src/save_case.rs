@@ -30,7 +30,7 @@ fn expectations(settlement: &Json) -> Map<String, Json> {
 }
 
 fn fail(msg: impl std::fmt::Display, code: i32) -> i32 {
-    eprintln!("error: {msg}");
+    rulec::output::report(&format!("error: {msg}"));
     code
 }
 
@@ -135,14 +135,17 @@ pub fn run(args: &EvalArgs) -> i32 {
     if !ok {
         return fail("the saved case does not pass against its own settlement", 1);
     }
-    println!(
-        "{}",
+    let written = rulec::output::stdout(&format!(
+        "{}\n",
         serde_json::to_string_pretty(&settlement).unwrap_or_default()
-    );
-    eprintln!(
+    ));
+    if let rulec::output::Written::Failed(e) = written {
+        return fail(format!("cannot write the settlement: {e}"), 2);
+    }
+    rulec::output::report(&format!(
         "saved case \"{name}\" to `{}` ({} expected fields): review it, then `rulec test`",
         file.display(),
         expectations(&settlement).len()
-    );
+    ));
     0
 }
