@@ -14,8 +14,12 @@ fn claim_line() -> String {
     j.to_string()
 }
 
+/// A temporary path no other test in this process uses: the tests run in parallel, and two
+/// of them writing one input file would read each other's lines.
 fn temp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("rulec-batch-{}-{name}", std::process::id()))
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("rulec-batch-{}-{n}-{name}", std::process::id()))
 }
 
 fn rulec() -> Command {
