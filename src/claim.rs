@@ -192,12 +192,13 @@ impl<'a> Reader<'a> {
                 } else {
                     "a decimal"
                 };
+                // The number's own text (`arbitrary_precision`): no copy, no float.
                 let text = match j {
-                    Json::Number(n) => n.to_string(),
-                    Json::String(s) => s.clone(),
+                    Json::Number(n) => n.as_str(),
+                    Json::String(s) => s.as_str(),
                     _ => return Err(expected(what)),
                 };
-                number_value(ty, &text, digits).map_err(|why| match why {
+                number_value(ty, text, digits).map_err(|why| match why {
                     NumberWhy::NotANumber(_) if matches!(j, Json::String(_)) => expected(what),
                     NumberWhy::NotANumber(m) => err(path, m),
                     NumberWhy::Negative => {
@@ -212,7 +213,7 @@ impl<'a> Reader<'a> {
             }
             Type::Int => match j {
                 Json::Number(n) => n
-                    .to_string()
+                    .as_str()
                     .parse::<i64>()
                     .map(Value::Int)
                     .map_err(|_| expected("an integer")),
@@ -305,23 +306,36 @@ impl<'a> Reader<'a> {
                 // An undeclared key first: a misspelled field is also a missing one, and the
                 // misspelling is the cause. The claim's top level may carry the running
                 // totals (`accumulators`).
-                let known = rec
-                    .fields
-                    .iter()
-                    .filter(|f| map.contains_key(&f.name))
-                    .count();
-                let extra = usize::from(depth == 0 && map.contains_key(ACCUMULATORS));
-                if known + extra < map.len() {
-                    return Err(self.unknown_key(rec, map, path, depth));
+                // A small record (most are): one pass over the object's keys, each matched
+                // to its field by a scan of the declared names, no hashing per field. A wide
+                // one: a hashed look-up per field, so that the work stays linear.
+                let mut given: Vec<Option<&Json>> = vec![None; rec.fields.len()];
+                if rec.fields.len() <= SCAN_FIELDS {
+                    for (k, v) in map {
+                        match rec.fields.iter().position(|f| f.name == *k) {
+                            Some(i) => given[i] = Some(v),
+                            None if depth == 0 && k == ACCUMULATORS => {}
+                            None => return Err(self.unknown_key(rec, map, path, depth)),
+                        }
+                    }
+                } else {
+                    for (g, f) in given.iter_mut().zip(&rec.fields) {
+                        *g = map.get(&f.name);
+                    }
+                    let known = given.iter().flatten().count();
+                    let extra = usize::from(depth == 0 && map.contains_key(ACCUMULATORS));
+                    if known + extra < map.len() {
+                        return Err(self.unknown_key(rec, map, path, depth));
+                    }
                 }
                 let mut fields = Vec::with_capacity(rec.fields.len());
                 let base = path.len();
-                for f in &rec.fields {
+                for (f, given) in rec.fields.iter().zip(given) {
                     if !path.is_empty() {
                         path.push('.');
                     }
                     path.push_str(&f.name);
-                    let v = match map.get(&f.name) {
+                    let v = match given {
                         Some(Json::Null) | None if f.default.is_some() => {
                             Ok(f.default.clone().unwrap_or(Value::None))
                         }
@@ -342,6 +356,10 @@ impl<'a> Reader<'a> {
         }
     }
 }
+
+/// Records with at most this many fields are matched to a JSON object's keys by scanning
+/// the names; wider ones by hashing.
+const SCAN_FIELDS: usize = 16;
 
 /// The key of a claim's running totals, beside the declared input's fields.
 pub const ACCUMULATORS: &str = "accumulators";
