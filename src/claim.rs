@@ -312,8 +312,12 @@ impl<'a> Reader<'a> {
                 let mut given: Vec<Option<&Json>> = vec![None; rec.fields.len()];
                 if rec.fields.len() <= SCAN_FIELDS {
                     for (k, v) in map {
-                        match rec.fields.iter().position(|f| f.name == *k) {
-                            Some(i) => given[i] = Some(v),
+                        match given
+                            .iter_mut()
+                            .zip(&rec.fields)
+                            .find(|(_, f)| f.name == *k)
+                        {
+                            Some((g, _)) => *g = Some(v),
                             None if depth == 0 && k == ACCUMULATORS => {}
                             None => return Err(self.unknown_key(rec, map, path, depth)),
                         }
