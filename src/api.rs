@@ -562,11 +562,17 @@ fn parse_claim_bytes(bytes: &[u8], limits: &Limits, map: &Arc<SourceMap>) -> Res
 
 /// Picks the most specific ruleset under a root directory for a claim's `insured.region`
 /// (`shandong/binzhou` → `ROOT/shandong/binzhou`, else `ROOT/shandong`), loading each once.
+/// A router reads the tree as it first finds it: a ruleset added or edited afterwards is seen
+/// by a new router, not by this one.
 #[derive(Debug)]
 pub struct Router {
     root: std::path::PathBuf,
     limits: Limits,
     cache: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Result<Ruleset, Error>>>,
+    /// What each region seen lately routed to, so that a batch does not list directories
+    /// for every claim. Regions are claim input: the memo is cleared when it holds
+    /// [`REGION_MEMO`] of them, so it never grows without bound.
+    regions: std::sync::Mutex<rustc_hash::FxHashMap<Box<str>, Result<Ruleset, Error>>>,
     /// One loader for every ruleset routed to: a parent's files are read once and its
     /// catalogs built once, shared by its children (`Arc`).
     loader: std::sync::Mutex<Option<crate::load::Loader>>,
@@ -581,6 +587,7 @@ impl Router {
             root: root.as_ref().to_path_buf(),
             limits,
             cache: Default::default(),
+            regions: Default::default(),
             loader: std::sync::Mutex::new(Some(loader)),
         }
     }
@@ -621,6 +628,21 @@ impl Router {
 
     /// The ruleset for a region `province/city` (the most specific one with rules).
     pub fn route_region(&self, region: &str) -> Result<Ruleset, Error> {
+        let memo = || self.regions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = memo().get(region) {
+            return r.clone();
+        }
+        let routed = self.resolve_region(region);
+        let mut regions = memo();
+        if regions.len() >= REGION_MEMO {
+            regions.clear();
+        }
+        regions.insert(region.into(), routed.clone());
+        routed
+    }
+
+    /// Finds and loads the ruleset for a region (the directories are listed every time).
+    fn resolve_region(&self, region: &str) -> Result<Ruleset, Error> {
         let parts: Vec<&str> = region
             .split('/')
             .filter(|p| !p.is_empty() && *p != "." && *p != "..")
@@ -660,6 +682,9 @@ impl Router {
         from_report(report?, self.limits.clone())
     }
 }
+
+/// How many regions [`Router::route_region`] remembers before it starts over.
+const REGION_MEMO: usize = 4096;
 
 fn has_rules(dir: &Path) -> bool {
     std::fs::read_dir(dir)

@@ -102,3 +102,27 @@ fn routed_rulesets_settle_like_rulesets_loaded_alone() {
     }
     assert!(compared >= 20, "only {compared} cases compared");
 }
+
+/// The router remembers what each region routed to, and forgets when it has seen many:
+/// regions come from claims, so the memo is bounded, and routing stays right through
+/// its resets (a known region, an unknown city of a known province, a region with no rules).
+#[test]
+fn region_memo_is_bounded_and_stays_right() {
+    let router = Router::new("rulesets", Limits::default());
+    let binzhou = router.route_region("shandong/binzhou").expect("binzhou");
+    for i in 0..10_000 {
+        let city = format!("shandong/nowhere{i}");
+        let rs = router.route_region(&city).expect("the province's ruleset");
+        assert_eq!(rs.name(), "shandong", "{city}");
+        if i % 1_000 == 0 {
+            let again = router.route_region("shandong/binzhou").expect("binzhou");
+            assert!(std::ptr::eq(again.compiled(), binzhou.compiled()));
+            let e = router.route_region("atlantis/x").expect_err("no ruleset");
+            assert!(
+                e.render_human().contains("no ruleset"),
+                "{}",
+                e.render_human()
+            );
+        }
+    }
+}
