@@ -135,7 +135,7 @@ impl From<RunError> for Error {
     }
 }
 
-fn from_report(mut report: CheckReport, limits: Limits) -> Result<Ruleset, Error> {
+pub(crate) fn from_report(mut report: CheckReport, limits: Limits) -> Result<Ruleset, Error> {
     let map = Arc::new(std::mem::take(&mut report.map));
     if report.diags.has_errors() {
         let errors: Vec<Diagnostic> = report
