@@ -5,6 +5,9 @@
 # Needs python3 and Java 17 (Spark).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "-- the package's Rust: cargo fmt --check, cargo clippy -D warnings"; date -u
+(cd python && cargo fmt -- --check && CARGO_TARGET_DIR="$PWD/../target/python-build" \
+  cargo clippy --quiet --all-targets -- -D warnings)
 echo "-- building the CLI"; date -u
 cargo build --release --quiet
 export RULEC_BIN="$PWD/target/release/rulec"

@@ -40,6 +40,20 @@ def _replay_columns(
 ) -> Dict[str, Any]:
     """Replayed claims as Arrow-ready buffers; use rulec.arrow.replay."""
 
+def _replay_arrow(
+    target: Union["Ruleset", "Router", PathLike],
+    offsets: bytes,
+    data: bytes,
+    valid: Optional[bytes],
+    offset: int,
+    length: int,
+    amounts: List[str],
+    *,
+    jobs: Optional[int] = None,
+    as_of: AsOf = None,
+) -> Dict[str, Any]:
+    """Replays an Arrow string array given by its buffers; use rulec.arrow.replay."""
+
 class Ruleset:
     """A checked, compiled ruleset; share it between threads."""
 

@@ -55,10 +55,19 @@ def _decimals(col: Any, n: int) -> pa.Array:
     return pa.Array.from_buffers(AMOUNT, n, [bitmap, pa.py_buffer(data)], null_count=nulls)
 
 
+def _strings(col: Any, n: int) -> pa.Array:
+    offsets, data, valid, nulls = col
+    bitmap = pa.py_buffer(valid) if nulls else None
+    return pa.Array.from_buffers(pa.string(), n,
+                                 [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)],
+                                 null_count=nulls)
+
+
 def _map(col: Any, n: int) -> pa.Array:
     offsets, keys, values, valid, nulls = col
+    entries_n = int.from_bytes(offsets[-4:], "little")  # the last map's end
     entries = pa.StructArray.from_arrays(
-        [pa.array(keys, pa.string()), _decimals(values, len(keys))],
+        [_strings(keys, entries_n), _decimals(values, entries_n)],
         fields=[MAP.key_field, MAP.item_field])
     bitmap = pa.py_buffer(valid) if nulls else None
     return pa.Array.from_buffers(MAP, n, [bitmap, pa.py_buffer(offsets)], null_count=nulls,
@@ -70,16 +79,29 @@ def replay(target: Any, lines: Union[Iterable[Any], pa.Array, pa.ChunkedArray],
            as_of: Any = None) -> pa.RecordBatch:
     """Replays claims (JSON text, bytes or dicts; or a pyarrow string array) with a
     ``Ruleset``, a ``Router`` or a ruleset directory; one row per claim, in input order."""
-    if isinstance(lines, (pa.Array, pa.ChunkedArray)):
-        lines = lines.to_pylist()
-    elif not isinstance(lines, list):
-        lines = list(lines)
-    n = len(lines)
-    cols = _rulec._replay_columns(target, lines, list(amounts), jobs=jobs, as_of=as_of)
-    arrays = [pa.array(cols["ruleset"], pa.string()), pa.array(cols["as_of"], pa.string())]
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks() if lines.num_chunks else pa.array([], pa.string())
+    if isinstance(lines, pa.Array) and lines.type == pa.large_string():
+        lines = lines.cast(pa.string())
+    if isinstance(lines, pa.Array) and lines.type == pa.string():
+        # The array's own buffers go to Rust: no Python str per claim.
+        valid, offsets, data = lines.buffers()
+        n = len(lines)
+        cols = _rulec._replay_arrow(
+            target, offsets.to_pybytes(), data.to_pybytes() if data is not None else b"",
+            valid.to_pybytes() if valid is not None and lines.null_count else None,
+            lines.offset, n, list(amounts), jobs=jobs, as_of=as_of)
+    else:
+        if isinstance(lines, pa.Array):
+            lines = lines.to_pylist()
+        elif not isinstance(lines, list):
+            lines = list(lines)
+        n = len(lines)
+        cols = _rulec._replay_columns(target, lines, list(amounts), jobs=jobs, as_of=as_of)
+    arrays = [_strings(cols["ruleset"], n), _strings(cols["as_of"], n)]
     arrays += [_decimals(cols["amounts"][name], n) for name in amounts]
     arrays += [_map(cols["funds"], n), _map(cols["accumulators"], n),
-               pa.array(cols["settlement"], pa.string()),
-               pa.array(cols["error_code"], pa.string()),
-               pa.array(cols["error_message"], pa.string())]
+               _strings(cols["settlement"], n),
+               _strings(cols["error_code"], n),
+               _strings(cols["error_message"], n)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema(amounts))

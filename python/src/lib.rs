@@ -913,7 +913,7 @@ impl Dec128 {
                 Some(fen.mantissa())
             }
         };
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.valid.push(0);
         }
         if let Some(v) = unscaled {
@@ -939,12 +939,68 @@ impl Dec128 {
     }
 }
 
+/// A column of Arrow `string` in its own layout: `i32` offsets, the UTF-8 bytes, and a
+/// validity bitmap; handed to Python as three `bytes` for `pyarrow.Array.from_buffers`, so
+/// that no Python `str` is made per value.
+struct StrCol {
+    offsets: Vec<u8>,
+    data: Vec<u8>,
+    valid: Vec<u8>,
+    len: usize,
+    nulls: usize,
+}
+
+impl StrCol {
+    fn new() -> StrCol {
+        StrCol {
+            offsets: 0i32.to_le_bytes().to_vec(),
+            data: Vec::new(),
+            valid: Vec::new(),
+            len: 0,
+            nulls: 0,
+        }
+    }
+
+    /// Appends a value (or a null); fails when the column outgrows `i32` offsets.
+    fn push(&mut self, value: Option<&str>) -> Result<(), String> {
+        if let Some(v) = value {
+            self.data.extend_from_slice(v.as_bytes());
+        }
+        let end = i32::try_from(self.data.len()).map_err(|_| {
+            "more than 2 GiB of text in one column: replay fewer claims per call".to_string()
+        })?;
+        if self.len.is_multiple_of(8) {
+            self.valid.push(0);
+        }
+        match value {
+            Some(_) => {
+                if let Some(byte) = self.valid.last_mut() {
+                    *byte |= 1 << (self.len % 8);
+                }
+            }
+            None => self.nulls += 1,
+        }
+        self.offsets.extend_from_slice(&end.to_le_bytes());
+        self.len += 1;
+        Ok(())
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let t = (
+            PyBytes::new(py, &self.offsets),
+            PyBytes::new(py, &self.data),
+            PyBytes::new(py, &self.valid),
+            self.nulls,
+        );
+        Ok(t.into_pyobject(py)?.into_any())
+    }
+}
+
 /// A column of `map<string, decimal128(18, 2)>` in Arrow's layout: `i32` offsets, the keys,
 /// the values, and a validity bitmap of the maps.
-#[derive(Default)]
 struct DecMap {
     offsets: Vec<u8>,
-    keys: Vec<String>,
+    keys: StrCol,
     values: Dec128,
     valid: Vec<u8>,
     len: usize,
@@ -955,7 +1011,11 @@ impl DecMap {
     fn new() -> DecMap {
         DecMap {
             offsets: 0i32.to_le_bytes().to_vec(),
-            ..DecMap::default()
+            keys: StrCol::new(),
+            values: Dec128::default(),
+            valid: Vec::new(),
+            len: 0,
+            nulls: 0,
         }
     }
 
@@ -969,7 +1029,7 @@ impl DecMap {
             self.values
                 .push(Some(v))
                 .map_err(|e| format!("`{k}`: {e}"))?;
-            self.keys.push(k.clone());
+            self.keys.push(Some(k))?;
         }
         self.end_row(true)
     }
@@ -981,9 +1041,9 @@ impl DecMap {
     }
 
     fn end_row(&mut self, valid: bool) -> Result<(), String> {
-        let end = i32::try_from(self.keys.len())
+        let end = i32::try_from(self.keys.len)
             .map_err(|_| "more map entries than an Arrow map holds".to_string())?;
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.valid.push(0);
         }
         if valid {
@@ -1001,7 +1061,7 @@ impl DecMap {
     fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let t = (
             PyBytes::new(py, &self.offsets),
-            PyList::new(py, &self.keys)?,
+            self.keys.to_py(py)?,
             self.values.to_py(py)?,
             PyBytes::new(py, &self.valid),
             self.nulls,
@@ -1023,11 +1083,11 @@ fn decimal_of(v: &Value) -> Option<rust_decimal::Decimal> {
 
 /// Replayed claims as columns, one row per claim in input order.
 struct Columns {
-    settlement: Vec<Option<String>>,
-    ruleset: Vec<Option<String>>,
-    as_of: Vec<Option<String>>,
-    error_code: Vec<Option<String>>,
-    error_message: Vec<Option<String>>,
+    settlement: StrCol,
+    ruleset: StrCol,
+    as_of: StrCol,
+    error_code: StrCol,
+    error_message: StrCol,
     amounts: Vec<(String, Dec128)>,
     funds: DecMap,
     accumulators: DecMap,
@@ -1035,13 +1095,12 @@ struct Columns {
 
 impl Columns {
     fn build(amounts: &[String], rows: Vec<ReplayedClaim>) -> Result<Columns, String> {
-        let n = rows.len();
         let mut c = Columns {
-            settlement: Vec::with_capacity(n),
-            ruleset: Vec::with_capacity(n),
-            as_of: Vec::with_capacity(n),
-            error_code: Vec::with_capacity(n),
-            error_message: Vec::with_capacity(n),
+            settlement: StrCol::new(),
+            ruleset: StrCol::new(),
+            as_of: StrCol::new(),
+            error_code: StrCol::new(),
+            error_message: StrCol::new(),
             amounts: amounts
                 .iter()
                 .map(|a| (a.clone(), Dec128::default()))
@@ -1049,6 +1108,7 @@ impl Columns {
             funds: DecMap::new(),
             accumulators: DecMap::new(),
         };
+        let mut text = Vec::with_capacity(1024);
         for (i, (id, outcome)) in rows.into_iter().enumerate() {
             let row = |e: String| format!("claim {} of the batch: {e}", i + 1);
             match outcome {
@@ -1056,13 +1116,15 @@ impl Columns {
                     ruleset,
                     settlement: s,
                 }) => {
-                    let mut text = Vec::with_capacity(512);
+                    text.clear();
                     write_settlement(&mut text, &ruleset, &s, id.as_ref());
-                    c.settlement.push(String::from_utf8(text).ok());
-                    c.ruleset.push(Some(ruleset.name().to_string()));
-                    c.as_of.push(Some(s.as_of.to_string()));
-                    c.error_code.push(None);
-                    c.error_message.push(None);
+                    let settlement = std::str::from_utf8(&text)
+                        .map_err(|_| row("the settlement is not UTF-8".into()))?;
+                    c.settlement.push(Some(settlement))?;
+                    c.ruleset.push(Some(ruleset.name()))?;
+                    c.as_of.push(Some(&s.as_of.to_string()))?;
+                    c.error_code.push(None)?;
+                    c.error_message.push(None)?;
                     for (name, col) in &mut c.amounts {
                         let v = s.outputs.iter().find(|(n, _)| n == name).map(|(_, v)| v);
                         let d = match v {
@@ -1083,11 +1145,11 @@ impl Columns {
                         .map_err(|e| row(format!("accumulators: {e}")))?;
                 }
                 Err(e) => {
-                    c.settlement.push(None);
-                    c.ruleset.push(None);
-                    c.as_of.push(None);
-                    c.error_code.push(Some(e.code.clone()));
-                    c.error_message.push(Some(e.message.clone()));
+                    c.settlement.push(None)?;
+                    c.ruleset.push(None)?;
+                    c.as_of.push(None)?;
+                    c.error_code.push(Some(&e.code))?;
+                    c.error_message.push(Some(&e.message))?;
                     for (_, col) in &mut c.amounts {
                         col.push(None)?;
                     }
@@ -1101,11 +1163,11 @@ impl Columns {
 
     fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        d.set_item("settlement", &self.settlement)?;
-        d.set_item("ruleset", &self.ruleset)?;
-        d.set_item("as_of", &self.as_of)?;
-        d.set_item("error_code", &self.error_code)?;
-        d.set_item("error_message", &self.error_message)?;
+        d.set_item("settlement", self.settlement.to_py(py)?)?;
+        d.set_item("ruleset", self.ruleset.to_py(py)?)?;
+        d.set_item("as_of", self.as_of.to_py(py)?)?;
+        d.set_item("error_code", self.error_code.to_py(py)?)?;
+        d.set_item("error_message", self.error_message.to_py(py)?)?;
         let amounts = PyDict::new(py);
         for (name, col) in &self.amounts {
             amounts.set_item(name, col.to_py(py)?)?;
@@ -1145,8 +1207,74 @@ fn _replay_columns<'py>(
     as_of: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let target = target_of(target)?;
-    let opts = parse_as_of(as_of)?;
     let texts = read_all(lines, &target.limits())?;
+    replay_into_columns(py, target, texts, amounts, jobs, as_of)
+}
+
+/// Replays an Arrow `string` array given by its buffers (`rulec.arrow.replay` passes
+/// pyarrow's own: `i32` offsets, UTF-8 data, validity bitmap, and the array's offset and
+/// length), so that no Python `str` is made per claim on the way in.
+#[pyfunction]
+#[pyo3(signature = (target, offsets, data, valid, offset, length, amounts, *, jobs=None, as_of=None))]
+#[allow(clippy::too_many_arguments)]
+fn _replay_arrow<'py>(
+    py: Python<'py>,
+    target: &Bound<'py, PyAny>,
+    offsets: &[u8],
+    data: &[u8],
+    valid: Option<&[u8]>,
+    offset: usize,
+    length: usize,
+    amounts: Vec<String>,
+    jobs: Option<usize>,
+    as_of: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let target = target_of(target)?;
+    let bad = || PyValueError::new_err("the Arrow string buffers do not hold the array's rows");
+    let at = |j: usize| -> PyResult<usize> {
+        let from = j.checked_mul(4).ok_or_else(bad)?;
+        let b = offsets.get(from..from + 4).ok_or_else(bad)?;
+        let o = i32::from_le_bytes(b.try_into().map_err(|_| bad())?);
+        usize::try_from(o).map_err(|_| bad())
+    };
+    let stop = offset.checked_add(length).ok_or_else(bad)?;
+    // Every row has its offset before anything is allocated for the rows.
+    at(stop)?;
+    let mut texts = Vec::with_capacity(length);
+    let mut start = at(offset)?;
+    for j in offset..stop {
+        let end = at(j + 1)?;
+        let present = valid.is_none_or(|v| v.get(j / 8).is_some_and(|b| b & (1 << (j % 8)) != 0));
+        let bytes = data.get(start..end).ok_or_else(bad)?;
+        start = end;
+        texts.push(if present {
+            match std::str::from_utf8(bytes) {
+                Ok(t) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
+                Err(e) => Err(Refusal::new(
+                    Code::InvalidClaim,
+                    "",
+                    format!("the bytes are not UTF-8 ({e})"),
+                )
+                .into_out()),
+            }
+        } else {
+            // A null claim is refused as `None` in a list is.
+            claim_text(&py.None().into_bound(py), &target.limits()).map_err(Refusal::into_out)
+        });
+    }
+    replay_into_columns(py, target, texts, amounts, jobs, as_of)
+}
+
+/// Replays claim texts into columns, without the GIL.
+fn replay_into_columns<'py>(
+    py: Python<'py>,
+    target: Target,
+    texts: Vec<Result<String, Box<ErrOut>>>,
+    amounts: Vec<String>,
+    jobs: Option<usize>,
+    as_of: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let opts = parse_as_of(as_of)?;
     let pool = thread_pool(jobs)?;
     let columns = py.detach(move || {
         pool.install(|| Columns::build(&amounts, replay_texts(&target, texts, &opts)))
@@ -1700,6 +1828,7 @@ fn _rulec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(impact, m)?)?;
     m.add_function(wrap_pyfunction!(_replay_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(_replay_arrow, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -70,3 +70,35 @@ def test_arrow_refuses_a_float_claim_as_a_row():
     rs = rulec.Ruleset.load(ROOT / "rulesets" / "sample" / "city")
     row = rulec.arrow.replay(rs, [{"x": 1.5}]).to_pylist()[0]
     assert row["error_code"] == "rulec::E0710" and "float" in row["error_message"]
+
+
+def test_arrow_buffers_read_like_a_list():
+    """A pyarrow string array goes to Rust as its buffers (no Python str per claim): a
+    slice (non-zero offset), nulls, a chunked array and a large_string array all replay
+    exactly as the same claims given as a Python list."""
+    router = rulec.Router.load(ROOT / "rulesets")
+    lines = [json.dumps(c) for c in claims(400, seed=7)]
+    with_nulls = lines[:50] + [None] + lines[50:100] + [None, "  ", "{"]
+    want = rulec.arrow.replay(router, with_nulls).to_pylist()
+    assert sum(r["error_code"] is None for r in want) > 50
+    assert want[50]["error_code"] is not None and want[50]["settlement"] is None
+
+    arr = pa.array(["padding"] * 7 + with_nulls + ["tail"], pa.string())
+    sliced = arr.slice(7, len(with_nulls))
+    assert sliced.offset == 7
+    for given in (sliced,
+                  pa.chunked_array([sliced.slice(0, 30), sliced.slice(30)]),
+                  sliced.cast(pa.large_string())):
+        got = rulec.arrow.replay(router, given).to_pylist()
+        assert got == want
+    empty = rulec.arrow.replay(router, pa.array([], pa.string()))
+    assert empty.num_rows == 0
+
+
+def test_arrow_buffers_that_do_not_hold_their_rows_are_refused():
+    rs = rulec.Ruleset.load(ROOT / "rulesets" / "sample" / "city")
+    offsets = (0).to_bytes(4, "little") + (500).to_bytes(4, "little")
+    with pytest.raises(ValueError, match="buffers"):
+        rulec._rulec._replay_arrow(rs, offsets, b"{}", None, 0, 1, ["total"])
+    with pytest.raises(ValueError, match="buffers"):
+        rulec._rulec._replay_arrow(rs, offsets, b"{}", None, 2**62, 2**62, ["total"])
