@@ -739,8 +739,8 @@ pub fn render_json(diags: &[Diagnostic], map: &SourceMap) -> String {
     serde_json::to_string_pretty(&to_json(diags, map)).unwrap_or_else(|_| "[]".to_string())
 }
 
-/// The closest candidate to `name` (Levenshtein distance, at most a third of its length),
-/// for "did you mean" help.
+/// The closest candidate to `name` (edit distance with adjacent transpositions, at most a
+/// third of its length), for "did you mean" help.
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -755,20 +755,29 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+/// neighbouring characters (`cdoe` → `code`) each cost 1.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.iter().enumerate() {
         let mut cur = Vec::with_capacity(b.len() + 1);
         cur.push(i + 1);
         for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
+            let cost = usize::from(ca != cb);
             let diag = prev.get(j).copied().unwrap_or(usize::MAX - 1) + cost;
             let up = prev.get(j + 1).copied().unwrap_or(usize::MAX - 1) + 1;
             let left = cur.last().copied().unwrap_or(usize::MAX - 1) + 1;
-            cur.push(diag.min(up).min(left));
+            let mut best = diag.min(up).min(left);
+            let swapped = i > 0 && j > 0 && a.get(i - 1) == Some(cb) && b.get(j - 1) == Some(ca);
+            if swapped {
+                best = best.min(before.get(j - 1).copied().unwrap_or(usize::MAX - 1) + 1);
+            }
+            cur.push(best);
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev.last().copied().unwrap_or(0)
 }
@@ -776,6 +785,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_swap_of_neighbours_is_one_edit() {
+        assert_eq!(edit_distance("cdoe", "code"), 1);
+        assert_eq!(edit_distance("code", "code"), 0);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("abc", "ca"), 3);
+        assert_eq!(did_you_mean("cdoe", ["code", "name"]), Some("code"));
+        assert_eq!(did_you_mean("ratoi", ["ratio"]), Some("ratio"));
+    }
 
     #[test]
     fn suggestions() {

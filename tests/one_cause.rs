@@ -101,6 +101,32 @@ fn one_full_width_colon_in_china_gives_exactly_one_error() {
     assert_eq!(report.not_checked.len(), 7);
 }
 
+/// A misspelt CSV header (two letters swapped) is one cause: the undeclared column, with
+/// "did you mean", and not also the declared column it fails to name.
+#[test]
+fn a_swapped_header_name_gives_one_error_with_a_suggestion() {
+    let header = std::fs::read_to_string("rulesets/jilin/granules.csv")
+        .expect("read")
+        .lines()
+        .next()
+        .expect("a header")
+        .to_string();
+    assert!(header.starts_with("code,"), "{header}");
+    let root = broken_rulesets("swapped", "jilin/granules.csv", "code,", "cdoe,");
+    let report = check(&root.join("jilin"));
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    let e = &errs[0];
+    assert_eq!(e.code, Code::CsvUnknownColumn);
+    let (file, line, col, text) = place(&report, e);
+    assert!(file.ends_with("jilin/granules.csv"), "{file}");
+    assert_eq!((line, col, text.as_str()), (1, 1, "cdoe"));
+    assert_eq!(
+        e.help.as_deref(),
+        Some("did you mean `code`? Rename the header or the column")
+    );
+}
+
 #[test]
 fn a_file_that_does_not_parse_raises_no_unknown_names() {
     // Without the closing parenthesis nothing of lines.rulec parses; china's other files and
