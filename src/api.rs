@@ -607,22 +607,34 @@ impl Router {
     /// the strict parser refuses, gets the same diagnostic as [`Router::route`] after
     /// [`crate::claim::parse_strict`] would give.
     pub fn route_bytes(&self, claim: &[u8]) -> Result<Ruleset, Error> {
-        let map = Arc::new(SourceMap::new());
+        self.route_peeked(claim, crate::claim::peek(claim).as_ref())
+    }
+
+    /// As [`Router::route_bytes`], for a caller that has already peeked at the claim
+    /// ([`crate::claim::peek`]; `None` when the peek failed), so that the claim is not
+    /// scanned again.
+    pub fn route_peeked(
+        &self,
+        claim: &[u8],
+        peek: Option<&crate::claim::Peek<'_>>,
+    ) -> Result<Ruleset, Error> {
         if claim.len() > self.limits.max_claim_bytes {
+            let map = Arc::new(SourceMap::new());
             return Err(too_large(claim.len(), &self.limits, &map));
         }
-        match crate::claim::peek(claim) {
+        let map = || Arc::new(SourceMap::new());
+        match peek {
             Some(peek) => {
                 match self.route_region(peek.region.as_deref().unwrap_or("")) {
                     Ok(rs) => Ok(rs),
                     // A claim the strict parser refuses is reported as such, first.
-                    Err(e) => match parse_claim_bytes(claim, &self.limits, &map) {
+                    Err(e) => match parse_claim_bytes(claim, &self.limits, &map()) {
                         Err(parse) => Err(parse),
                         Ok(_) => Err(e),
                     },
                 }
             }
-            None => self.route(&parse_claim_bytes(claim, &self.limits, &map)?),
+            None => self.route(&parse_claim_bytes(claim, &self.limits, &map())?),
         }
     }
 

@@ -80,11 +80,16 @@ impl Router {
         }
     }
 
-    /// The ruleset for a claim given as JSON bytes (routing reads `insured.region` alone).
-    fn get_bytes(&self, claim: &[u8]) -> Result<Ruleset, rulec::api::Error> {
+    /// The ruleset for a claim given as JSON bytes, already peeked at (routing reads
+    /// `insured.region` alone).
+    fn get_bytes(
+        &self,
+        claim: &[u8],
+        peek: Option<&rulec::claim::Peek<'_>>,
+    ) -> Result<Ruleset, rulec::api::Error> {
         match (&self.fixed, &self.routes) {
             (Some(f), _) => f.clone(),
-            (None, Some(r)) => r.route_bytes(claim),
+            (None, Some(r)) => r.route_peeked(claim, peek),
             (None, None) => Err(rulec::api::Error::from_diagnostic(Diagnostic::global(
                 Code::NoRuleset,
                 "no ruleset given",
@@ -197,7 +202,10 @@ pub fn run(mut a: EvalArgs) -> i32 {
         // The fast path: claim bytes straight into the schema's values, the settlement
         // written into one buffer.
         let settled = router
-            .get_bytes(text.as_bytes())
+            .get_bytes(
+                text.as_bytes(),
+                rulec::claim::peek(text.as_bytes()).as_ref(),
+            )
             .and_then(|rs| rs.evaluate_bytes(text.as_bytes(), &opts).map(|s| (rs, s)));
         return match settled {
             Ok((rs, s)) => {
@@ -418,7 +426,7 @@ fn settle_line(
     // into the ruleset's input, and the settlement is written into `out`.
     let peek = rulec::claim::peek(line);
     let claim_id = peek.as_ref().and_then(|p| p.claim_id.as_ref());
-    let rs = match router.get_bytes(line) {
+    let rs = match router.get_bytes(line, peek.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             error_line(out, line_no, claim_id, e.to_json());
