@@ -18,7 +18,7 @@ enum Status { active, retired }
 enum Assistance { none, low_income, extreme_poverty }
 record Item { code: text, category: Category, quantity: decimal, unit_price: money }
 record Insured { status: Status, assistance: Assistance = none }
-record Claim { settlement_date: date, admission_number: int = 1, level: int, insured: Insured, items: list<Item> }
+record Claim { claim_id: text?, settlement_date: date, admission_number: int = 1, level: int, insured: Insured, items: list<Item> }
 input claim: Claim
 as_of claim.settlement_date
 
