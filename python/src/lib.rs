@@ -884,15 +884,39 @@ fn replay_impl(
 
 // ---------------------------------------------------------------- Arrow-ready columns
 
+/// An Arrow validity bitmap (bit set: not null), with the count of rows and of nulls; shared
+/// by the column types below.
+#[derive(Default)]
+struct Validity {
+    bits: Vec<u8>,
+    len: usize,
+    nulls: usize,
+}
+
+impl Validity {
+    /// Records one more row.
+    fn push(&mut self, present: bool) {
+        if self.len.is_multiple_of(8) {
+            self.bits.push(0);
+        }
+        if present {
+            if let Some(byte) = self.bits.last_mut() {
+                *byte |= 1 << (self.len % 8);
+            }
+        } else {
+            self.nulls += 1;
+        }
+        self.len += 1;
+    }
+}
+
 /// A column of `decimal128(18, 2)` in Arrow's layout: each value its unscaled `i128`
-/// (fen), little-endian, and a validity bitmap (bit set: not null). Built without the GIL;
-/// `rulec/arrow.py` wraps the buffers into a `pyarrow` array without a Python object per value.
+/// (fen), little-endian, and a validity bitmap. Built without the GIL; `rulec/arrow.py`
+/// wraps the buffers into a `pyarrow` array without a Python object per value.
 #[derive(Default)]
 struct Dec128 {
     data: Vec<u8>,
-    valid: Vec<u8>,
-    len: usize,
-    nulls: usize,
+    valid: Validity,
 }
 
 /// The largest amount `decimal128(18, 2)` holds, exclusive: 10^16 yuan.
@@ -913,30 +937,25 @@ impl Dec128 {
                 Some(fen.mantissa())
             }
         };
-        if self.len.is_multiple_of(8) {
-            self.valid.push(0);
-        }
-        if let Some(v) = unscaled {
-            if let Some(byte) = self.valid.last_mut() {
-                *byte |= 1 << (self.len % 8);
-            }
-            self.data.extend_from_slice(&v.to_le_bytes());
-        } else {
-            self.nulls += 1;
-            self.data.extend_from_slice(&0i128.to_le_bytes());
-        }
-        self.len += 1;
+        self.valid.push(unscaled.is_some());
+        self.data
+            .extend_from_slice(&unscaled.unwrap_or(0).to_le_bytes());
         Ok(())
     }
 
     fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let t = (
             PyBytes::new(py, &self.data),
-            PyBytes::new(py, &self.valid),
-            self.nulls,
+            PyBytes::new(py, &self.valid.bits),
+            self.valid.nulls,
         );
         Ok(t.into_pyobject(py)?.into_any())
     }
+}
+
+/// Arrow's `i32` offsets, starting at 0.
+fn offsets_start() -> Vec<u8> {
+    0i32.to_le_bytes().to_vec()
 }
 
 /// A column of Arrow `string` in its own layout: `i32` offsets, the UTF-8 bytes, and a
@@ -945,19 +964,15 @@ impl Dec128 {
 struct StrCol {
     offsets: Vec<u8>,
     data: Vec<u8>,
-    valid: Vec<u8>,
-    len: usize,
-    nulls: usize,
+    valid: Validity,
 }
 
 impl StrCol {
     fn new() -> StrCol {
         StrCol {
-            offsets: 0i32.to_le_bytes().to_vec(),
+            offsets: offsets_start(),
             data: Vec::new(),
-            valid: Vec::new(),
-            len: 0,
-            nulls: 0,
+            valid: Validity::default(),
         }
     }
 
@@ -969,19 +984,8 @@ impl StrCol {
         let end = i32::try_from(self.data.len()).map_err(|_| {
             "more than 2 GiB of text in one column: replay fewer claims per call".to_string()
         })?;
-        if self.len.is_multiple_of(8) {
-            self.valid.push(0);
-        }
-        match value {
-            Some(_) => {
-                if let Some(byte) = self.valid.last_mut() {
-                    *byte |= 1 << (self.len % 8);
-                }
-            }
-            None => self.nulls += 1,
-        }
+        self.valid.push(value.is_some());
         self.offsets.extend_from_slice(&end.to_le_bytes());
-        self.len += 1;
         Ok(())
     }
 
@@ -989,8 +993,8 @@ impl StrCol {
         let t = (
             PyBytes::new(py, &self.offsets),
             PyBytes::new(py, &self.data),
-            PyBytes::new(py, &self.valid),
-            self.nulls,
+            PyBytes::new(py, &self.valid.bits),
+            self.valid.nulls,
         );
         Ok(t.into_pyobject(py)?.into_any())
     }
@@ -1002,20 +1006,16 @@ struct DecMap {
     offsets: Vec<u8>,
     keys: StrCol,
     values: Dec128,
-    valid: Vec<u8>,
-    len: usize,
-    nulls: usize,
+    valid: Validity,
 }
 
 impl DecMap {
     fn new() -> DecMap {
         DecMap {
-            offsets: 0i32.to_le_bytes().to_vec(),
+            offsets: offsets_start(),
             keys: StrCol::new(),
             values: Dec128::default(),
-            valid: Vec::new(),
-            len: 0,
-            nulls: 0,
+            valid: Validity::default(),
         }
     }
 
@@ -1041,20 +1041,10 @@ impl DecMap {
     }
 
     fn end_row(&mut self, valid: bool) -> Result<(), String> {
-        let end = i32::try_from(self.keys.len)
+        let end = i32::try_from(self.keys.valid.len)
             .map_err(|_| "more map entries than an Arrow map holds".to_string())?;
-        if self.len.is_multiple_of(8) {
-            self.valid.push(0);
-        }
-        if valid {
-            if let Some(byte) = self.valid.last_mut() {
-                *byte |= 1 << (self.len % 8);
-            }
-        } else {
-            self.nulls += 1;
-        }
+        self.valid.push(valid);
         self.offsets.extend_from_slice(&end.to_le_bytes());
-        self.len += 1;
         Ok(())
     }
 
@@ -1063,8 +1053,8 @@ impl DecMap {
             PyBytes::new(py, &self.offsets),
             self.keys.to_py(py)?,
             self.values.to_py(py)?,
-            PyBytes::new(py, &self.valid),
-            self.nulls,
+            PyBytes::new(py, &self.valid.bits),
+            self.valid.nulls,
         );
         Ok(t.into_pyobject(py)?.into_any())
     }
