@@ -302,10 +302,13 @@ impl Person {
     }
 
     /// Sets the claim's `accumulators`: the person's running totals of the claim's periods,
-    /// else what the claim carries.
+    /// else what the claim carries. A carried value the ruleset does not keep is passed on
+    /// as it came, so evaluation refuses it with its path (`E0710`), as `--batch` does:
+    /// replay never drops what a claim says.
     fn fill(&self, rs: &Ruleset, claim: &mut ReplayClaim, keys: &[PeriodKey]) {
+        let declared = &rs.compiled().accumulators;
         let mut accs = Map::new();
-        for (a, key) in rs.compiled().accumulators.iter().zip(keys) {
+        for (a, key) in declared.iter().zip(keys) {
             let v = self
                 .totals
                 .iter()
@@ -314,6 +317,11 @@ impl Person {
                 .or_else(|| claim.carried.get(&a.name));
             if let Some(v) = v {
                 accs.insert(a.name.clone(), v.clone());
+            }
+        }
+        for (name, v) in &claim.carried {
+            if !declared.iter().any(|a| a.name == *name) {
+                accs.insert(name.clone(), v.clone());
             }
         }
         if let Some(o) = claim.json.as_object_mut() {
