@@ -31,8 +31,8 @@
 use crate::builtins::{self, NumForm};
 use crate::diag::{Code, Diagnostic};
 use crate::eval::{
-    check_coverage, compare, division_by_zero, exact, fail, in_force, marginal, mk, no_version,
-    overflow, series_value, zero, Settlement,
+    check_coverage, compare, compare_cost, division_by_zero, exact, fail, in_force, marginal, mk,
+    no_version, overflow, series_value, zero, Settlement,
 };
 use crate::ir::{self, Arith, Builtin, Cmp, DefKind, ListOp, Node, NodeKind, NumKind, Ruleset};
 use crate::limits::Limits;
@@ -146,6 +146,15 @@ impl Cx<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// Counts `n` steps of work beyond the node's own tick (a long text compared, say).
+    #[inline(always)]
+    fn charge(&mut self, n: u64, span: Span) -> R<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.ticks(n - 1, span)
     }
 
     #[inline(always)]
@@ -1069,6 +1078,7 @@ impl<'a> Compiler<'a> {
                     let items = l(cx)?;
                     for i in items.iter() {
                         cx.tick(span)?;
+                        cx.charge(compare_cost(i, &x), span)?;
                         if compare(i, &x) == Some(Ordering::Equal) {
                             return Ok(true);
                         }
@@ -1172,6 +1182,7 @@ impl<'a> Compiler<'a> {
         Box::new(move |cx| {
             cx.tick(span)?;
             let (x, y) = (a(cx)?, b(cx)?);
+            cx.charge(compare_cost(&x, &y), span)?;
             Ok(test(compare(&x, &y)))
         })
     }

@@ -41,7 +41,7 @@ pub struct Settlement {
 type R<T> = Result<T, Box<Diagnostic>>;
 
 pub use crate::builtins::num;
-pub(crate) use crate::builtins::{compare, exact, fail, mk, overflow, zero};
+pub(crate) use crate::builtins::{compare, compare_cost, exact, fail, mk, overflow, zero};
 
 /// Refuses a claim that no `covers` clause of a ruleset with funds covers: settling it
 /// would pay zeros that look like an answer. Self-contained (no expression evaluation):
@@ -433,6 +433,15 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
     }
 
     #[inline]
+    /// Counts `n` steps of work beyond the node's own (a long text compared, say).
+    fn charge(&mut self, n: u64, span: Span) -> R<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.steps = self.steps.saturating_add(n - 1);
+        self.step(span)
+    }
+
     fn step(&mut self, span: Span) -> R<()> {
         self.steps += 1;
         if self.steps > self.max_steps {
@@ -660,6 +669,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     return Ok(Value::Bool(false));
                 };
                 for i in items.iter() {
+                    self.charge(compare_cost(i, &x), n.span)?;
                     self.step(n.span)?;
                     if compare(i, &x) == Some(Ordering::Equal) {
                         return Ok(Value::Bool(true));
@@ -698,6 +708,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             NodeKind::Cmp(op, l, r) => {
                 let a = self.eval(l)?;
                 let b = self.eval(r)?;
+                self.charge(compare_cost(&a, &b), n.span)?;
                 let ord = compare(&a, &b);
                 Ok(Value::Bool(match op {
                     Cmp::Eq => ord == Some(Ordering::Equal),

@@ -284,3 +284,22 @@ fn text_functions_count_the_text_they_search_in_both_evaluators() {
         [over.clone(), over]
     );
 }
+
+#[test]
+fn comparing_long_texts_counts_the_text_compared_in_both_evaluators() {
+    // `==` and `in` on texts compare byte by byte: a step per 64 bytes, as text functions.
+    let rules = "record Claim { date: date, a: text, b: text }\ninput claim: Claim\nas_of claim.date\n\
+                 output same: money = if claim.a == claim.b or claim.a in [claim.b] then 1 else 0\n";
+    let claim = |n: usize| serde_json::json!({"date": "2024-01-01", "a": "a".repeat(n), "b": "a".repeat(n)});
+    let limits = Limits {
+        max_steps: 1_000,
+        ..Limits::default()
+    };
+    assert_eq!(both_codes(rules, &claim(10), limits.clone()), [None, None]);
+    // Two equal 1 MB texts: 16,384 steps for the comparison alone.
+    let over = Some("rulec::E0711".to_string());
+    assert_eq!(
+        both_codes(rules, &claim(1 << 20), limits),
+        [over.clone(), over]
+    );
+}
