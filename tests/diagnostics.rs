@@ -166,7 +166,7 @@ fn every_diagnostic_has_a_golden_case() {
                 &format!("{json}\n"),
                 &mut failures,
             );
-            write_doc_entry(&mut doc, code, &files, &human);
+            write_doc_entry(&mut doc, code, &files, &human, &json);
             continue;
         }
         let report =
@@ -196,7 +196,7 @@ fn every_diagnostic_has_a_golden_case() {
             &format!("{json}\n"),
             &mut failures,
         );
-        write_doc_entry(&mut doc, code, &files, &human);
+        write_doc_entry(&mut doc, code, &files, &human, &json);
     }
     compare(Path::new("docs/diagnostics.md"), &doc, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -210,7 +210,8 @@ improve. Errors (`E…`) fail `rulec check` (exit code 1); warnings (`W…`) do 
 `{code, severity, message, file, start, end, line, column, help}`.
 
 This page is generated from `tests/diagnostics/cases/` by `tests/diagnostics.rs`; each entry
-shows a failing example and the message rulec prints for it. Runtime errors of `rulec eval`
+shows a failing example, the message rulec prints for it, and the same diagnostics as
+`--format json` prints them (both checked in as goldens). Runtime errors of `rulec eval`
 are listed in the last section.
 
 ";
@@ -226,7 +227,7 @@ batch goes on.
 
 ";
 
-fn write_doc_entry(doc: &mut String, code: Code, files: &[PathBuf], human: &str) {
+fn write_doc_entry(doc: &mut String, code: Code, files: &[PathBuf], human: &str, json: &str) {
     let short = code.as_str().trim_start_matches("rulec::");
     let _ = writeln!(doc, "## {short}: {}\n", code.title());
     for f in files {
@@ -257,5 +258,10 @@ fn write_doc_entry(doc: &mut String, code: Code, files: &[PathBuf], human: &str)
         doc,
         "rulec reports:\n\n```text\n{}```\n",
         human.trim_end().to_string() + "\n"
+    );
+    let _ = writeln!(
+        doc,
+        "With `--format json`:\n\n```json\n{}```\n",
+        json.trim_end().to_string() + "\n"
     );
 }
