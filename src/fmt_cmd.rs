@@ -22,14 +22,29 @@ pub struct FmtArgs {
 fn rule_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
-        if !std::fs::metadata(p)?.is_dir() {
+        let meta = std::fs::metadata(p).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot read `{}` (expected a .{RULE_EXT} file or a directory): {e}",
+                    p.display()
+                ),
+            )
+        })?;
+        if !meta.is_dir() {
             out.push(p.clone());
             continue;
         }
         let mut stack = vec![p.clone()];
         while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir)? {
-                let path = e?.path();
+            let in_dir = |e: std::io::Error| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot read the directory `{}`: {e}", dir.display()),
+                )
+            };
+            for e in std::fs::read_dir(&dir).map_err(in_dir)? {
+                let path = e.map_err(in_dir)?.path();
                 if path.is_dir() {
                     stack.push(path);
                 } else if path.extension().is_some_and(|x| x == RULE_EXT) {
@@ -46,7 +61,10 @@ fn rule_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 enum Outcome {
     Same,
     Changed(String),
+    /// The file does not parse (or cannot be read as text).
     Refused(String),
+    /// The formatter's own check refused its result (a formatter bug; the file is left alone).
+    Internal(String),
 }
 
 fn format_file(path: &Path, limits: &Limits) -> std::io::Result<(String, Outcome)> {
@@ -69,7 +87,10 @@ fn format_file(path: &Path, limits: &Limits) -> std::io::Result<(String, Outcome
             m.add(path.display().to_string(), text.as_str());
             Outcome::Refused(render_human(&diags, &m, false))
         }
-        Err(e) => Outcome::Refused(format!("error: `{}`: {e}\n", path.display())),
+        Err(e @ FmtError::Internal(_)) => Outcome::Internal(format!(
+            "error: `{}`: {e}; the file is left as it is (please report this formatter bug)\n",
+            path.display()
+        )),
     };
     Ok((text, outcome))
 }
@@ -85,13 +106,13 @@ pub fn run(args: FmtArgs) -> i32 {
     let files = match rule_files(&paths) {
         Ok(f) => f,
         Err(e) => {
-            rulec::output::report(&format!("error: cannot read the paths to format: {e}"));
+            rulec::output::report(&format!("error: {e}"));
             return 2;
         }
     };
     let limits = Limits::default();
     let mut out = std::io::stdout().lock();
-    let (mut changed, mut refused) = (0usize, 0usize);
+    let (mut changed, mut refused, mut internal) = (0usize, 0usize, 0usize);
     for path in &files {
         let (text, outcome) = match format_file(path, &limits) {
             Ok(r) => r,
@@ -104,6 +125,10 @@ pub fn run(args: FmtArgs) -> i32 {
             Outcome::Same => {}
             Outcome::Refused(msg) => {
                 refused += 1;
+                rulec::output::report(msg.trim_end());
+            }
+            Outcome::Internal(msg) => {
+                internal += 1;
                 rulec::output::report(msg.trim_end());
             }
             Outcome::Changed(new) if args.check => {
@@ -135,17 +160,25 @@ pub fn run(args: FmtArgs) -> i32 {
         return 2;
     }
     let n = files.len();
+    let mut not_formatted = String::new();
+    if refused > 0 || internal == 0 {
+        not_formatted.push_str(&format!(", {refused} not formatted (syntax errors)"));
+    }
+    if internal > 0 {
+        not_formatted.push_str(&format!(
+            ", {internal} not formatted (internal formatter error)"
+        ));
+    }
+    let plural = if n == 1 { "" } else { "s" };
     if args.check {
         rulec::output::report(&format!(
-            "checked {n} file{}: {changed} would be reformatted, {refused} not formatted (syntax errors)",
-            if n == 1 { "" } else { "s" }
+            "checked {n} file{plural}: {changed} would be reformatted{not_formatted}"
         ));
-        i32::from(changed > 0 || refused > 0)
+        i32::from(changed > 0 || refused > 0 || internal > 0)
     } else {
         rulec::output::report(&format!(
-            "formatted {n} file{}: {changed} changed, {refused} not formatted (syntax errors)",
-            if n == 1 { "" } else { "s" }
+            "formatted {n} file{plural}: {changed} changed{not_formatted}"
         ));
-        i32::from(refused > 0)
+        i32::from(refused > 0 || internal > 0)
     }
 }

@@ -372,6 +372,16 @@ fn check_prints_a_unified_diff_and_fails_then_fmt_fixes_the_file() {
         std::fs::read_to_string(&file).expect("read"),
         "param cap: = 1\n"
     );
+    // A path that does not exist is named, with what was expected there.
+    let missing = dir.join("nonexist.rulec");
+    let out = rulec().arg("fmt").arg(&missing).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("`{}`", missing.display()))
+            && err.contains("expected a .rulec file or a directory"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

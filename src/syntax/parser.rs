@@ -65,6 +65,23 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
     }
 }
 
+/// The first position at or after `at` that is not whitespace or a comment (the grammar
+/// allows both between `override` and the declaration's keyword).
+fn skip_blank(text: &str, mut at: usize) -> usize {
+    loop {
+        let rest = text.get(at..).unwrap_or("");
+        let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        at += rest.len() - trimmed.len();
+        if trimmed.starts_with("//") {
+            at += trimmed.find('\n').unwrap_or(trimmed.len());
+        } else if let Some(body) = trimmed.strip_prefix("/*") {
+            at += body.find("*/").map_or(trimmed.len(), |i| i + 4);
+        } else {
+            return at;
+        }
+    }
+}
+
 /// A declaration whose keyword runs into the next word (`paramx`), as a syntax error.
 fn glued_keyword(file: FileId, text: &str, start: usize) -> Option<Diagnostic> {
     let word_at = |at: usize| -> (usize, usize) {
@@ -76,9 +93,7 @@ fn glued_keyword(file: FileId, text: &str, start: usize) -> Option<Diagnostic> {
     };
     let (mut s, mut e) = word_at(start);
     if text.get(s..e) == Some("override") {
-        let rest = text.get(e..).unwrap_or("");
-        let skip = rest.len() - rest.trim_start().len();
-        (s, e) = word_at(e + skip);
+        (s, e) = word_at(skip_blank(text, e));
     }
     let word = text.get(s..e).unwrap_or("");
     if word != "override" && super::scan::DECL_KEYWORDS.contains(&word) {
