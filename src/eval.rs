@@ -121,6 +121,20 @@ pub fn check_coverage(rs: &Ruleset, input: &Value) -> R<()> {
     Err(Box::new(d))
 }
 
+/// The first money amount in a value (inside lists and records too) that is not a whole
+/// number of fen. The walk keeps its own stack: a value is as deep as its declared type.
+fn not_whole_fen(v: &Value) -> Option<Decimal> {
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Money(m) if m.0.round_dp(2) != m.0 => return Some(m.0),
+            Value::List(xs) | Value::Record(xs) => todo.extend(xs.iter().rev()),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Every money amount a settlement reports must be a whole number of fen: an unrounded
 /// share (`8.5425`) is refused at the rule that computed it, never printed or rounded by
 /// the output.
@@ -129,20 +143,18 @@ pub fn check_whole_fen(rs: &Ruleset, s: &Settlement) -> R<()> {
     let bad = s
         .outputs
         .iter()
-        .filter_map(|(n, v)| match v {
-            Value::Money(m) if !fen(&m.0) => Some((n, m.0, "output")),
-            _ => None,
-        })
+        .filter_map(|(n, v)| not_whole_fen(v).map(|m| (n, m, "output")))
         .chain(
             s.funds
                 .iter()
                 .filter(|(_, m)| !fen(&m.0))
                 .map(|(n, m)| (n, m.0, "fund")),
         )
-        .chain(s.accumulators.iter().filter_map(|(n, v)| match v {
-            Value::Money(m) if !fen(&m.0) => Some((n, m.0, "accumulator")),
-            _ => None,
-        }))
+        .chain(
+            s.accumulators
+                .iter()
+                .filter_map(|(n, v)| not_whole_fen(v).map(|m| (n, m, "accumulator"))),
+        )
         .next();
     let Some((name, amount, what)) = bad else {
         return Ok(());
