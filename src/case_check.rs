@@ -44,7 +44,8 @@ pub fn case_files(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// Reads one test file into the map and checks its cases against the ruleset.
+/// Reads one test file into the map and checks its cases against the ruleset. A file the
+/// map already holds (an editor's unsaved buffer) is checked as it is there, not read.
 pub fn check_file(
     map: &mut SourceMap,
     path: &Path,
@@ -52,6 +53,12 @@ pub fn check_file(
     limits: &Limits,
 ) -> Vec<Diagnostic> {
     let name = path.display().to_string();
+    if let Some((id, text)) = map
+        .find(&name)
+        .and_then(|id| Some((id, map.get(id)?.text.clone())))
+    {
+        return check_text(id, &text, rs, limits);
+    }
     let read = crate::io::read_file(path, limits.max_source_bytes);
     let text = match &read {
         Ok(bytes) => String::from_utf8_lossy(bytes).into_owned(),

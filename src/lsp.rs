@@ -1,20 +1,22 @@
 //! `rulec lsp`: a language server over stdio (`lsp-server` + `lsp-types`, no async runtime).
 //!
 //! Every change re-analyses the workspace: each ruleset directory under the root (and the
-//! directory of each open file) is loaded and checked with the open buffers laid over the
-//! files on disk, rule files and CSV catalogs alike, so diagnostics follow unsaved text
-//! through the whole chain. Navigation works on the syntax trees of the chain's layers:
+//! directory of each open file) is checked by `rulec check`'s own driver
+//! ([`crate::project::check_overlaid`]) with the open buffers laid over the files on disk,
+//! rule files, CSV catalogs and test files alike, so diagnostics follow unsaved text through
+//! the whole chain and are exactly those `rulec check` gives for the same texts (one cause,
+//! one error: a ruleset whose parent has errors is not checked, W0005). Navigation works on the syntax trees of the chain's layers:
 //! a name resolves to the nearest layer that declares it, as the checker resolves it.
 //! Catalog rows come from the compiled rulesets.
 //!
 //! Recursion follows the syntax tree, whose depth the parser bounds; [`run_stdio`] runs the
 //! server on a thread with [`crate::project::STACK_SIZE`] of stack.
 
-use crate::check::check_chain;
 use crate::diag::{Diagnostic, Severity};
 use crate::ir;
 use crate::limits::Limits;
-use crate::load::{normalize, Loader, RULE_EXT};
+use crate::load::{normalize, RULE_EXT};
+use crate::project::check_overlaid;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{self, Arg, Decl, DeclKind, Expr, ExprKind, TypeExpr};
 use lsp_server::{Connection, Message, Notification, Request, Response};
@@ -140,39 +142,45 @@ struct Analysis {
     diags: Vec<Diagnostic>,
 }
 
+/// Checks the workspace as `rulec check` checks it (the same driver,
+/// [`crate::project::check_overlaid`]), with the open buffers laid over the files on disk:
+/// the ruleset directories under the root, and the directory of each open rule file.
 fn analyse(root: Option<&Path>, docs: &HashMap<PathBuf, String>) -> Analysis {
-    let mut loader = Loader::new(Limits::default());
-    for (path, text) in docs {
-        loader.map.add(path.display().to_string(), text.as_str());
-    }
-    let mut targets: Vec<PathBuf> = Vec::new();
-    if let Some(r) = root {
-        targets.extend(workspace_rulesets(r));
-    }
-    for p in docs.keys() {
-        if p.extension().is_some_and(|x| x == RULE_EXT) {
-            if let Some(d) = p.parent() {
-                targets.push(d.to_path_buf());
+    let mut dirs: Vec<PathBuf> = root.map(workspace_rulesets).unwrap_or_default();
+    let mut open: Vec<PathBuf> = docs
+        .keys()
+        .filter(|p| p.extension().is_some_and(|x| x == RULE_EXT))
+        .filter_map(|p| p.parent().map(normalize))
+        .collect();
+    open.sort();
+    dirs.extend(open);
+    let mut seen = HashSet::new();
+    dirs.retain(|t| seen.insert(normalize(t)));
+    let mut overlay: Vec<(PathBuf, String)> =
+        docs.iter().map(|(p, t)| (p.clone(), t.clone())).collect();
+    overlay.sort();
+    let run = |dirs: &[PathBuf]| check_overlaid(dirs, &overlay, Limits::default());
+    let (report, mut loader) = match run(&dirs) {
+        Ok(x) => x,
+        Err(e) => {
+            // A directory that cannot be read at all (a FIFO named `x.rulec`, no permission)
+            // stops `rulec check`; here the others are still checked.
+            eprintln!("rulec lsp: {e}");
+            dirs.retain(|d| run(std::slice::from_ref(d)).is_ok());
+            match run(&dirs) {
+                Ok(x) => x,
+                Err(_) => return Analysis::default(),
             }
         }
-    }
-    let mut seen = HashSet::new();
-    targets.retain(|t| seen.insert(normalize(t)));
+    };
     let mut out = Analysis::default();
-    let mut diags = Vec::new();
-    for t in targets {
-        let Ok(leaf) = loader.load_path(&normalize(&t)) else {
+    for (dir, ir) in report.rulesets {
+        let Ok(leaf) = loader.load_path(&dir) else {
             continue;
         };
         let chain = loader.chain(leaf);
-        let c = check_chain(&mut loader, &chain);
-        diags.extend(c.diags);
-        out.rulesets.push(RulesetInfo {
-            chain,
-            ir: c.ruleset,
-        });
+        out.rulesets.push(RulesetInfo { chain, ir });
     }
-    diags.append(&mut loader.diags);
     let mut i = 0;
     while let Some(l) = loader.layer(i) {
         out.layers.push(LayerInfo {
@@ -194,10 +202,8 @@ fn analyse(root: Option<&Path>, docs: &HashMap<PathBuf, String>) -> Analysis {
         }
         i += 1;
     }
-    diags.sort_by(|a, b| (a.span, a.code, &a.message).cmp(&(b.span, b.code, &b.message)));
-    diags.dedup();
-    out.diags = diags;
-    out.map = loader.map;
+    out.diags = report.diags.sorted();
+    out.map = report.map;
     out
 }
 

@@ -150,6 +150,43 @@ fn check_shared_inline(loader: &mut Loader, dir: &Path) -> Result<CheckReport, R
     })
 }
 
+/// Checks ruleset directories as `rulec check` checks the rulesets it finds (their test
+/// files too), with some files' texts given instead of read from disk: an editor's unsaved
+/// buffers, rule files, CSV catalogs and test files alike. This is the language server's
+/// driver, so that it shows exactly what `rulec check` would. It runs on the calling thread
+/// (give it [`STACK_SIZE`] of stack) and returns the loader too, every layer parsed, for
+/// navigation; the report's source map is the loader's.
+pub fn check_overlaid(
+    dirs: &[PathBuf],
+    overlay: &[(PathBuf, String)],
+    limits: Limits,
+) -> Result<(CheckReport, Loader), RunError> {
+    let mut loader = Loader::new(limits);
+    for (path, text) in overlay {
+        let name = path.display().to_string();
+        if path.extension().is_some_and(|x| x == "csv") {
+            loader
+                .map
+                .add(name, crate::csv::normalize_line_ends(text.clone()));
+        } else {
+            loader.map.add(name, text.as_str());
+        }
+    }
+    let mut report = empty_report();
+    check_targets(&mut loader, dirs, true, &mut report)?;
+    report.map = loader.map.clone();
+    Ok((report, loader))
+}
+
+fn empty_report() -> CheckReport {
+    CheckReport {
+        map: SourceMap::new(),
+        diags: Diagnostics::new(),
+        rulesets: Vec::new(),
+        not_checked: Vec::new(),
+    }
+}
+
 fn check_paths_inline(
     paths: &[PathBuf],
     limits: Limits,
@@ -176,12 +213,7 @@ fn check_paths_inline(
             targets.push(p.clone());
         }
     }
-    let mut report = CheckReport {
-        map: SourceMap::new(),
-        diags: Diagnostics::new(),
-        rulesets: Vec::new(),
-        not_checked: Vec::new(),
-    };
+    let mut report = empty_report();
     for d in empty_dirs {
         report.diags.push(
             Diagnostic::global(
@@ -191,17 +223,30 @@ fn check_paths_inline(
             .help("rule files end in `.rulec`; pass a ruleset directory or a file"),
         );
     }
+    check_targets(&mut loader, &targets, search, &mut report)?;
+    report.map = loader.map;
+    Ok(report)
+}
+
+/// Checks each target (a ruleset directory or a rule file) and, with `cases`, the test files
+/// of each directory whose chain has no errors; adds to the report (but not its map).
+fn check_targets(
+    loader: &mut Loader,
+    targets: &[PathBuf],
+    cases: bool,
+    report: &mut CheckReport,
+) -> Result<(), RunError> {
     let mut driver = Driver::default();
-    for t in &targets {
+    for t in targets {
         let leaf = loader.load_path(t)?;
         if !t.is_dir() {
             driver.single_files.insert(leaf);
         }
         let chain = loader.chain(leaf);
-        match driver.check_target(&mut loader, &chain) {
+        match driver.check_target(loader, &chain) {
             Some(rs) => {
                 // Test cases are checked against a ruleset without errors only.
-                if search && t.is_dir() && driver.status.get(&leaf).is_some_and(Option::is_none) {
+                if cases && t.is_dir() && driver.status.get(&leaf).is_some_and(Option::is_none) {
                     let limits = loader.limits.clone();
                     for f in crate::case_check::case_files(t) {
                         let ds = crate::case_check::check_file(&mut loader.map, &f, &rs, &limits);
@@ -223,8 +268,7 @@ fn check_paths_inline(
         all.extend(driver.usage.warnings());
     }
     report.diags.extend(all.sorted());
-    report.map = loader.map;
-    Ok(report)
+    Ok(())
 }
 
 /// Checks chains so that one cause gives one error: a ruleset whose parent has errors of its

@@ -478,3 +478,112 @@ fn the_server_survives_every_hostile_input() {
     c.stop();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The diagnostics last published, as (file relative to `root`, code, 1-based line), sorted.
+fn published(c: &Client, root: &Path) -> Vec<(String, String, u64)> {
+    let prefix = format!("{}/", uri(root));
+    let mut last: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for n in &c.notes {
+        if n["method"] == "textDocument/publishDiagnostics" {
+            let u = n["params"]["uri"].as_str().unwrap_or("").to_string();
+            let ds = n["params"]["diagnostics"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            last.insert(u, ds);
+        }
+    }
+    let mut out = Vec::new();
+    for (u, ds) in last {
+        let rel = u.strip_prefix(&prefix).unwrap_or(&u).to_string();
+        for d in ds {
+            let code = d["code"].as_str().unwrap_or("").to_string();
+            let line = d["range"]["start"]["line"].as_u64().unwrap_or(0) + 1;
+            out.push((rel.clone(), code, line));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What `rulec check --format json ROOT` reports, as (file relative to `root`, code, line),
+/// sorted; diagnostics without a file (an editor has nowhere to show them) left out.
+fn checked(root: &Path) -> Vec<(String, String, u64)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .args(["check", "--format", "json"])
+        .arg(root)
+        .output()
+        .expect("rulec check runs");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON diagnostics");
+    let prefix = format!("{}/", root.display());
+    let mut v: Vec<(String, String, u64)> = json
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|d| {
+            let file = d["file"].as_str()?;
+            Some((
+                file.strip_prefix(&prefix).unwrap_or(file).to_string(),
+                d["code"].as_str().unwrap_or("").to_string(),
+                d["line"].as_u64().unwrap_or(0),
+            ))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn diagnostics_are_those_of_rulec_check() {
+    // The editor's workspace (files on disk unchanged, edits in unsaved buffers), and a copy
+    // where the same edits are saved, for `rulec check`.
+    let root = workspace("parity");
+    copy_dir(
+        Path::new("rulesets/jilin/changchun"),
+        &root.join("jilin/changchun"),
+    );
+    let saved = workspace("parity-saved");
+    copy_dir(
+        Path::new("rulesets/jilin/changchun"),
+        &saved.join("jilin/changchun"),
+    );
+    let mut c = Client::start(&root);
+    let _ = c.request("workspace/symbol", json!({"query": ""}));
+    assert_eq!(published(&c, &root), checked(&root), "the shipped files");
+    type Edit = fn(&str) -> String;
+    let edits: [(&str, &str, Edit); 3] = [
+        // A parse error in the parent: one error, and its children are not checked.
+        ("china/lines.rulec", "E0006", |t| {
+            t.replacen("): Class =", "): Class = = ", 1)
+        }),
+        // A header that does not match its directory.
+        ("jilin/jilin.rulec", "E0116", |t| {
+            t.replacen("ruleset \"jilin\"", "ruleset \"jilinn\"", 1)
+        }),
+        // A test claim that does not fit the input.
+        ("jilin/tests/resident_inpatient.json", "E0804", |t| {
+            t.replacen("\"visit\": \"inpatient\"", "\"visit\": \"inpatientt\"", 1)
+        }),
+    ];
+    for (rel, code, edit) in edits {
+        let text = std::fs::read_to_string(root.join(rel)).expect("read");
+        let bad = edit(&text);
+        assert_ne!(bad, text, "{rel}");
+        c.open(&root.join(rel), &bad);
+        std::fs::write(saved.join(rel), &bad).expect("write");
+        let _ = c.request("workspace/symbol", json!({"query": ""}));
+        let want = checked(&saved);
+        assert!(
+            want.iter().any(|(_, c, _)| c.ends_with(code)),
+            "{rel}: {want:?}"
+        );
+        assert_eq!(published(&c, &root), want, "{rel}");
+        c.change(&root.join(rel), &text);
+        std::fs::write(saved.join(rel), &text).expect("write");
+    }
+    let _ = c.request("workspace/symbol", json!({"query": ""}));
+    assert_eq!(published(&c, &root), checked(&root), "all edits undone");
+    c.stop();
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&saved);
+}
