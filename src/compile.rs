@@ -31,8 +31,8 @@
 use crate::builtins::{self, NumForm};
 use crate::diag::{Code, Diagnostic};
 use crate::eval::{
-    check_coverage, compare, compare_cost, division_by_zero, exact, fail, in_force, marginal, mk,
-    no_version, overflow, series_value, zero, Settlement,
+    check_coverage, compare, compare_cost, division_by_zero, exact, fail, in_force, key_cost,
+    marginal, mk, no_version, overflow, series_value, zero, Settlement,
 };
 use crate::ir::{self, Arith, Builtin, Cmp, DefKind, ListOp, Node, NodeKind, NumKind, Ruleset};
 use crate::limits::Limits;
@@ -1565,6 +1565,7 @@ impl<'a> Compiler<'a> {
             if keys.len() <= 4 {
                 kv.extend(buf.iter_mut().take(keys.len()).filter_map(Option::take));
             }
+            cx.charge(kv.iter().map(key_cost).sum(), span)?;
             let hit = match &dense {
                 Some(d) => d.get(&kv),
                 None => rows.get(&kv),
@@ -1724,6 +1725,7 @@ fn lookup(cx: &mut Cx<'_>, c: u32, key: &TextRef, span: Span) -> R<Option<u32>> 
             _ => return Err(internal(span, "text was expected")),
         },
     };
+    cx.charge(k.len() as u64 / 64, span)?;
     if let Some((last, row, valid)) = cx.s.memo.get(c as usize) {
         if *valid && last == k {
             return Ok(*row);

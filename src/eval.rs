@@ -41,7 +41,9 @@ pub struct Settlement {
 type R<T> = Result<T, Box<Diagnostic>>;
 
 pub use crate::builtins::num;
-pub(crate) use crate::builtins::{compare, compare_cost, exact, fail, mk, overflow, zero};
+pub(crate) use crate::builtins::{
+    compare, compare_cost, exact, fail, key_cost, mk, overflow, zero,
+};
 
 /// Refuses a claim that no `covers` clause of a ruleset with funds covers: settling it
 /// would pay zeros that look like an answer. Self-contained (no expression evaluation):
@@ -559,6 +561,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                 for k in keys {
                     kv.push(self.eval(k)?);
                 }
+                self.charge(kv.iter().map(key_cost).sum(), n.span)?;
                 let table = rs
                     .tables
                     .get(*t as usize)
@@ -609,6 +612,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
                     .get(*c as usize)
                     .ok_or_else(|| fail(Code::CodeNotInCatalog, n.span, "unknown catalog"))?;
                 self.hit(Hit::Catalog(*c));
+                self.charge(key_cost(&code), n.span)?;
                 let Value::Text(t) = &code else {
                     return Ok(Value::None);
                 };
@@ -653,6 +657,7 @@ impl<'r, const TRACE: bool> Eval<'r, TRACE> {
             NodeKind::CatalogHas(c, code) => {
                 let code = self.eval(code)?;
                 self.hit(Hit::Catalog(*c));
+                self.charge(key_cost(&code), n.span)?;
                 let cat = rs.catalogs.get(*c as usize);
                 let has = match (&code, cat) {
                     (Value::Text(t), Some(cat)) => cat.lookup(t, self.as_of).is_some(),

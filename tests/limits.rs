@@ -303,3 +303,28 @@ fn comparing_long_texts_counts_the_text_compared_in_both_evaluators() {
         [over.clone(), over]
     );
 }
+
+#[test]
+fn looking_up_long_text_keys_counts_the_key_in_both_evaluators() {
+    // A catalog code and a table key are hashed and compared: a step per 64 bytes of key.
+    let rules = "record Claim { date: date, code: text }\ninput claim: Claim\nas_of claim.date\n\
+                 catalog drugs { code: text key } rows {\n  [\"XA001\"]\n} cite assumed\n\
+                 table name_rate(code: text): rate { \"XA001\" => 80% } cite assumed\n\
+                 output listed: bool = claim.code in drugs\n\
+                 output r: rate = if claim.code == \"XA001\" then name_rate[claim.code] else 0%\n";
+    let claim = |code: String| serde_json::json!({"date": "2024-01-01", "code": code});
+    let limits = Limits {
+        max_steps: 1_000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        both_codes(rules, &claim("XA001".into()), limits.clone()),
+        [None, None]
+    );
+    // A 1 MB code: 16,384 steps for the catalog look-up alone.
+    let over = Some("rulec::E0711".to_string());
+    assert_eq!(
+        both_codes(rules, &claim("a".repeat(1 << 20)), limits),
+        [over.clone(), over]
+    );
+}
