@@ -18,24 +18,24 @@ use crate::limits::Limits;
 use crate::load::{normalize, RULE_EXT};
 use crate::project::check_overlaid;
 use crate::source::{FileId, SourceMap, Span};
-use crate::syntax::ast::{self, Arg, Decl, DeclKind, Expr, ExprKind, TypeExpr};
-use lsp_server::{Connection, Message, Notification, Request, Response};
+use crate::syntax::ast::{self, Arg, Decl, DeclKind, Expr, ExprKind, Ident, TypeExpr};
+use lsp_server::{Message, Notification, Request, Response};
 use lsp_types as lt;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Runs the server on standard input and output until the client says `exit`.
-/// Returns the process exit code.
+/// Returns the process exit code: 0 after `shutdown` then `exit`, 1 otherwise (an `exit`
+/// without `shutdown`, the input closed, or its framing broken; the last two are logged on
+/// standard error).
 pub fn run_stdio() -> i32 {
     let run = std::thread::Builder::new()
         .stack_size(crate::project::STACK_SIZE)
         .name("rulec-lsp".into())
         .spawn(|| {
-            let (conn, io) = Connection::stdio();
-            let code = serve(&conn);
-            drop(conn);
-            let _ = io.join();
-            code
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            serve(&mut stdin.lock(), &mut stdout.lock())
         });
     match run.map(|h| h.join()) {
         Ok(Ok(code)) => code,
@@ -43,8 +43,127 @@ pub fn run_stdio() -> i32 {
     }
 }
 
-fn serve(conn: &Connection) -> i32 {
-    let caps = lt::ServerCapabilities {
+/// The longest header line read (`Content-Length: …` is far shorter).
+const MAX_HEADER_LINE: u64 = 4_096;
+
+/// One frame read from the client.
+enum Frame {
+    /// A JSON-RPC message.
+    Message(Message),
+    /// A frame whose body is no message: the error to answer with (id, code, message).
+    Bad(serde_json::Value, lsp_server::ErrorCode, String),
+    /// The input ended between frames.
+    End,
+}
+
+/// Reads one `Content-Length` frame. A body that is not JSON, or not a JSON-RPC message, or
+/// too large, is answered (the framing is intact, so the next frame can be read); a broken
+/// header is an error, since no later frame can be found.
+fn read_frame(r: &mut impl std::io::BufRead, max_body: usize) -> Result<Frame, String> {
+    use lsp_server::ErrorCode;
+    use std::io::{BufRead, Read};
+    let mut size: Option<usize> = None;
+    let mut first = true;
+    loop {
+        let mut line = Vec::new();
+        let n = (&mut *r)
+            .take(MAX_HEADER_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("cannot read the input: {e}"))?;
+        if n == 0 {
+            return if first {
+                Ok(Frame::End)
+            } else {
+                Err("the input ended inside a message's header".into())
+            };
+        }
+        first = false;
+        if line.last() != Some(&b'\n') {
+            return Err(format!(
+                "a header line longer than {MAX_HEADER_LINE} bytes, or the input ended inside one"
+            ));
+        }
+        let line = String::from_utf8_lossy(&line);
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("a malformed header line: {line:?}"));
+        };
+        if name.trim().eq_ignore_ascii_case("Content-Length") {
+            let n = value
+                .trim()
+                .parse::<usize>()
+                .map_err(|e| format!("a bad Content-Length {:?}: {e}", value.trim()))?;
+            size = Some(n);
+        }
+    }
+    let size = size.ok_or("a message without a Content-Length header")?;
+    if size > max_body {
+        // Skip the body, bounded, without keeping it.
+        let skipped = std::io::copy(&mut (&mut *r).take(size as u64), &mut std::io::sink())
+            .map_err(|e| format!("cannot read the input: {e}"))?;
+        if skipped < size as u64 {
+            return Err("the input ended inside a message".into());
+        }
+        return Ok(Frame::Bad(
+            serde_json::Value::Null,
+            ErrorCode::InvalidRequest,
+            format!(
+                "a message of {size} bytes, over the limit of {max_body} bytes; it was ignored"
+            ),
+        ));
+    }
+    let mut body = vec![0u8; size];
+    r.read_exact(&mut body)
+        .map_err(|e| format!("the input ended inside a message: {e}"))?;
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(Frame::Bad(
+                serde_json::Value::Null,
+                ErrorCode::ParseError,
+                format!("the message is not JSON: {e}"),
+            ))
+        }
+    };
+    let id = match value.get("id") {
+        Some(id @ (serde_json::Value::Number(_) | serde_json::Value::String(_))) => id.clone(),
+        _ => serde_json::Value::Null,
+    };
+    match serde_json::from_value::<Message>(value) {
+        Ok(m) => Ok(Frame::Message(m)),
+        Err(e) => Ok(Frame::Bad(
+            id,
+            ErrorCode::InvalidRequest,
+            format!("not a JSON-RPC request, response or notification: {e}"),
+        )),
+    }
+}
+
+fn write_message(out: &mut impl std::io::Write, m: Message) -> bool {
+    m.write(out).is_ok() && out.flush().is_ok()
+}
+
+/// An error response, written as is: its id may be `null`, which [`Response`] cannot hold.
+fn write_error(
+    out: &mut impl std::io::Write,
+    id: serde_json::Value,
+    code: lsp_server::ErrorCode,
+    message: &str,
+) -> bool {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": code as i32, "message": message},
+    })
+    .to_string();
+    write!(out, "Content-Length: {}\r\n\r\n{body}", body.len()).is_ok() && out.flush().is_ok()
+}
+
+fn capabilities() -> lt::ServerCapabilities {
+    lt::ServerCapabilities {
         text_document_sync: Some(lt::TextDocumentSyncCapability::Kind(
             lt::TextDocumentSyncKind::FULL,
         )),
@@ -54,21 +173,103 @@ fn serve(conn: &Connection) -> i32 {
         document_symbol_provider: Some(lt::OneOf::Left(true)),
         workspace_symbol_provider: Some(lt::OneOf::Left(true)),
         document_formatting_provider: Some(lt::OneOf::Left(true)),
-        rename_provider: Some(lt::OneOf::Left(true)),
+        rename_provider: Some(lt::OneOf::Right(lt::RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
         completion_provider: Some(lt::CompletionOptions {
             trigger_characters: Some(vec![".".into(), "\"".into()]),
             ..Default::default()
         }),
         ..Default::default()
-    };
-    let caps = match serde_json::to_value(caps) {
-        Ok(c) => c,
-        Err(_) => return 1,
-    };
-    let params = match conn.initialize(caps) {
-        Ok(p) => p,
-        Err(_) => return 1,
-    };
+    }
+}
+
+/// The server's loop, on any input and output (the tests' and standard I/O).
+fn serve(input: &mut impl std::io::BufRead, out: &mut impl std::io::Write) -> i32 {
+    use lsp_server::ErrorCode;
+    // Bodies carry whole files, JSON-escaped (up to 6 bytes per byte of text).
+    let max_body = Limits::default().max_source_bytes.saturating_mul(6) + 65_536;
+    let mut server: Option<Server> = None;
+    let mut shut_down = false;
+    loop {
+        let msg = match read_frame(input, max_body) {
+            Ok(Frame::Message(m)) => m,
+            Ok(Frame::Bad(id, code, message)) => {
+                eprintln!("rulec lsp: {message}");
+                if !write_error(out, id, code, &message) {
+                    return 1;
+                }
+                continue;
+            }
+            Ok(Frame::End) => {
+                if shut_down {
+                    return 0;
+                }
+                eprintln!("rulec lsp: the client closed the input without `shutdown` and `exit`");
+                return 1;
+            }
+            Err(e) => {
+                eprintln!("rulec lsp: {e}; stopping, since no later message can be found");
+                return 1;
+            }
+        };
+        match msg {
+            Message::Request(req) => {
+                let resp = if shut_down {
+                    Response::new_err(
+                        req.id,
+                        ErrorCode::InvalidRequest as i32,
+                        "the server is shut down: only `exit` is accepted now".into(),
+                    )
+                } else if req.method == "initialize" {
+                    if server.is_some() {
+                        Response::new_err(
+                            req.id,
+                            ErrorCode::InvalidRequest as i32,
+                            "`initialize` was already sent".into(),
+                        )
+                    } else {
+                        let (s, result) = initialize(req.params);
+                        server = Some(s);
+                        Response::new_ok(req.id, result)
+                    }
+                } else if req.method == "shutdown" {
+                    shut_down = true;
+                    Response::new_ok(req.id, serde_json::Value::Null)
+                } else if let Some(s) = server.as_mut() {
+                    s.request(req)
+                } else {
+                    Response::new_err(
+                        req.id,
+                        ErrorCode::ServerNotInitialized as i32,
+                        "send `initialize` first".into(),
+                    )
+                };
+                if !write_message(out, Message::Response(resp)) {
+                    return 1;
+                }
+            }
+            Message::Notification(n) => {
+                if n.method == "exit" {
+                    return if shut_down { 0 } else { 1 };
+                }
+                let Some(s) = server.as_mut().filter(|_| !shut_down) else {
+                    continue;
+                };
+                for note in s.notification(n) {
+                    if !write_message(out, Message::Notification(note)) {
+                        return 1;
+                    }
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+}
+
+/// The server for an `initialize` request, and the result to answer it with.
+fn initialize(params: serde_json::Value) -> (Server, serde_json::Value) {
     let init: lt::InitializeParams = serde_json::from_value(params).unwrap_or_default();
     #[allow(deprecated)]
     let root = init
@@ -77,38 +278,24 @@ fn serve(conn: &Connection) -> i32 {
         .and_then(|f| f.first())
         .and_then(|f| f.uri.to_file_path().ok())
         .or_else(|| init.root_uri.as_ref().and_then(|u| u.to_file_path().ok()));
-    let mut server = Server {
+    let server = Server {
         root,
         docs: HashMap::new(),
         analysis: Analysis::default(),
         published: HashSet::new(),
         good: HashMap::new(),
     };
-    for msg in &conn.receiver {
-        match msg {
-            Message::Request(req) => {
-                if conn.handle_shutdown(&req).unwrap_or(true) {
-                    return 0;
-                }
-                let resp = server.request(req);
-                if conn.sender.send(Message::Response(resp)).is_err() {
-                    return 1;
-                }
-            }
-            Message::Notification(n) => {
-                if n.method == "exit" {
-                    return 0;
-                }
-                for out in server.notification(n) {
-                    if conn.sender.send(Message::Notification(out)).is_err() {
-                        return 1;
-                    }
-                }
-            }
-            Message::Response(_) => {}
-        }
-    }
-    0
+    let result = lt::InitializeResult {
+        capabilities: capabilities(),
+        server_info: Some(lt::ServerInfo {
+            name: "rulec".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        }),
+    };
+    (
+        server,
+        serde_json::to_value(result).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 // ---------------------------------------------------------------------- analysis
@@ -499,6 +686,7 @@ fn expr_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<(String, Span)>) {
     }
 }
 
+/// The reserved words: rule `keyword` of grammar/rulec.pest (a test compares the two).
 const KEYWORDS: &[&str] = &[
     "ruleset",
     "extends",
@@ -538,14 +726,138 @@ const KEYWORDS: &[&str] = &[
     "rows",
     "adjust",
     "covers",
-    "to",
-    "by",
-    "year",
-    "base",
-    "round",
-    "floor",
-    "none",
 ];
+
+/// The contextual words: every other word grammar/rulec.pest spells out (`per year`,
+/// `list<T>`, `adjust(… by … base … to … round … floor)`, `none`), which a test compares
+/// with the pest grammar too. Not reserved, but a name is never renamed to one.
+const CONTEXTUAL: &[&str] = &[
+    "to", "by", "year", "base", "round", "floor", "none", "list", "per",
+];
+
+/// Why a new name cannot be a name, if it cannot.
+fn bad_name(new_name: &str) -> Option<String> {
+    let mut chars = new_name.chars();
+    let Some(first) = chars.next() else {
+        return Some("the new name is empty".into());
+    };
+    if !(first.is_alphabetic() || first == '_') || !chars.all(is_ident_char) {
+        return Some(format!(
+            "`{new_name}` is not a name: a name starts with a letter or `_` and goes on with \
+             letters, digits and `_` (no spaces or punctuation)"
+        ));
+    }
+    if KEYWORDS.contains(&new_name) {
+        return Some(format!(
+            "`{new_name}` is a reserved word of rulec and cannot be a name"
+        ));
+    }
+    // `lifetime`: the other period word of `per` (src/check/period.rs).
+    if CONTEXTUAL.contains(&new_name) || new_name == "lifetime" {
+        return Some(format!(
+            "`{new_name}` is a word of rulec's syntax (as in `per year`, `list<T>`, \
+             `adjust(… by … base … to … round … floor)`, `none`); pick another name"
+        ));
+    }
+    if crate::builtins::lookup(new_name).is_some() {
+        return Some(format!("`{new_name}` is the name of a built-in function"));
+    }
+    None
+}
+
+/// A local name: a function's parameter, a `let` binding or a lambda's parameter.
+struct Local<'a> {
+    name: &'a Ident,
+    kind: LocalKind<'a>,
+}
+
+enum LocalKind<'a> {
+    /// A function parameter and its declared type.
+    Param(&'a TypeExpr),
+    /// `let name = value`.
+    Let(&'a Expr),
+    /// `f(list, name => …)`: the list the lambda runs over, when written before it.
+    Lambda(Option<&'a Expr>),
+}
+
+/// The local names in scope at a byte offset of a declaration, innermost last (a binding's
+/// own name counts as in scope on it).
+fn locals_at(d: &Decl, off: usize) -> Vec<Local<'_>> {
+    let mut scope = Vec::new();
+    let inside = |s: Span| s.start as usize <= off && off <= s.end as usize;
+    let bodies: Vec<&Expr> = match &d.kind {
+        DeclKind::Def { versions, .. } => versions.iter().map(|v| &v.value).collect(),
+        DeclKind::Function { params, body, .. } => {
+            for (p, t) in params {
+                scope.push(Local {
+                    name: p,
+                    kind: LocalKind::Param(t),
+                });
+            }
+            vec![body]
+        }
+        DeclKind::Accumulator { add, .. } => vec![add],
+        DeclKind::Exception { cond, value, .. } => vec![cond, value],
+        DeclKind::AsOf { expr } | DeclKind::Covers { expr, .. } => vec![expr],
+        _ => Vec::new(),
+    };
+    if let Some(body) = bodies.into_iter().find(|b| inside(b.span)) {
+        locals_in(body, off, &mut scope);
+    } else if !matches!(d.kind, DeclKind::Function { .. }) {
+        scope.clear();
+    }
+    scope
+}
+
+/// Descends to the offset, pushing the bindings whose scope holds it. The depth is the
+/// expression's, which the parser bounds.
+fn locals_in<'a>(e: &'a Expr, off: usize, scope: &mut Vec<Local<'a>>) {
+    let inside = |s: Span| s.start as usize <= off && off <= s.end as usize;
+    match &e.kind {
+        ExprKind::Let(binds, body) => {
+            for (x, v) in binds {
+                if inside(v.span) {
+                    return locals_in(v, off, scope);
+                }
+                scope.push(Local {
+                    name: x,
+                    kind: LocalKind::Let(v),
+                });
+                if inside(x.span) {
+                    return;
+                }
+            }
+            locals_in(body, off, scope);
+        }
+        ExprKind::Call(_, args) => {
+            let mut list = None;
+            for a in args {
+                match a {
+                    Arg::Expr(x) => {
+                        if inside(x.span) {
+                            return locals_in(x, off, scope);
+                        }
+                        list = Some(x);
+                    }
+                    Arg::Lambda(x, body) => {
+                        if inside(x.span) || inside(body.span) {
+                            scope.push(Local {
+                                name: x,
+                                kind: LocalKind::Lambda(list),
+                            });
+                            return locals_in(body, off, scope);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {
+            if let Some(c) = e.children().into_iter().find(|c| inside(c.span)) {
+                locals_in(c, off, scope);
+            }
+        }
+    }
+}
 
 fn today() -> Option<crate::value::Date> {
     let secs = std::time::SystemTime::now()
@@ -614,8 +926,8 @@ impl Server {
             "textDocument/didSave" | "workspace/didChangeWatchedFiles" => {}
             _ => return Vec::new(),
         }
-        // Navigation works on the last version of each buffer that parsed; diagnostics
-        // on the text as it is.
+        // Navigation works on the last version of each buffer that parsed (the file on disk
+        // when none did); diagnostics on the text as it is.
         let mut nav_docs = self.docs.clone();
         for (path, text) in &self.docs {
             if path.extension().is_none_or(|x| x != RULE_EXT) {
@@ -623,9 +935,11 @@ impl Server {
             }
             let (_, diags) = crate::syntax::parse_source(FileId(0), text, &Limits::default());
             if diags.iter().any(Diagnostic::is_error) {
-                if let Some(good) = self.good.get(path) {
-                    nav_docs.insert(path.clone(), good.clone());
-                }
+                // The last version that parsed, or else the file on disk.
+                match self.good.get(path) {
+                    Some(good) => nav_docs.insert(path.clone(), good.clone()),
+                    None => nav_docs.remove(path),
+                };
             } else {
                 self.good.insert(path.clone(), text.clone());
             }
@@ -732,9 +1046,14 @@ impl Server {
                     .and_then(|v| v.as_str())
                     .unwrap_or("")
                     .to_string();
-                self.with_pos(req, |s, f, o| {
-                    serde_json::to_value(s.rename(f, o, &new_name)).ok()
-                })
+                return self.fallible(req, |s, f, o| {
+                    s.rename(f, o, &new_name).map(serde_json::to_value)
+                });
+            }
+            "textDocument/prepareRename" => {
+                return self.fallible(req, |s, f, o| {
+                    s.prepare_rename(f, o).map(serde_json::to_value)
+                });
             }
             "textDocument/documentSymbol" => {
                 let uri = serde_json::from_value::<lt::DocumentSymbolParams>(req.params)
@@ -772,6 +1091,30 @@ impl Server {
             }
         };
         Response::new_ok(id, result.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Answers a position request whose failure has a reason to tell the user: an error
+    /// response (`RequestFailed`) with that reason, never a silent `null`.
+    fn fallible(
+        &mut self,
+        req: Request,
+        f: impl FnOnce(&Self, usize, usize) -> Result<serde_json::Result<serde_json::Value>, String>,
+    ) -> Response {
+        let id = req.id.clone();
+        let mut out = Err("the position is not in a rule file of the workspace".to_string());
+        let _ = self.with_pos(req, |s, fi, off| {
+            out = f(s, fi, off);
+            None
+        });
+        match out {
+            Ok(Ok(v)) => Response::new_ok(id, v),
+            Ok(Err(e)) => Response::new_err(
+                id,
+                lsp_server::ErrorCode::InternalError as i32,
+                e.to_string(),
+            ),
+            Err(why) => Response::new_err(id, lsp_server::ErrorCode::RequestFailed as i32, why),
+        }
     }
 
     /// Runs `f` with the file index and byte offset of a position request.
@@ -906,17 +1249,50 @@ impl Server {
             }
             return Some(markdown(rows.join("\n\n---\n\n")));
         }
-        let Some((_, found)) = self.resolve(fi, off) else {
-            // A built-in function: its signature, from the registry.
-            let (s, e) = word_at(text, off)?;
-            let b = crate::builtins::lookup(text.get(s..e)?)?.1;
+        let (s, e) = word_at(text, off)?;
+        let word = text.get(s..e)?;
+        // After `.`: a record field, a catalog column or an enum value.
+        if let Some(base) = text.get(..s)?.strip_suffix('.') {
+            return self.hover_member(fi, base, word).map(markdown);
+        }
+        // A local name shadows a global one.
+        if let Some(md) = self.hover_local(fi, off, word) {
+            return Some(markdown(md));
+        }
+        if let Some((_, found)) = self.resolve(fi, off) {
+            return self.hover_decl(fi, found).map(markdown);
+        }
+        // A built-in function: its signature, from the registry.
+        if let Some((_, b)) = crate::builtins::lookup(word) {
             return Some(markdown(format!(
                 "built-in function `{}`\n\n{}\n",
                 b.name, b.signature
             )));
+        }
+        if let Some(about) = builtin_type(word) {
+            return Some(markdown(format!("built-in type `{word}`\n\n{about}\n")));
+        }
+        // A bare enum value.
+        let chain = self.chain_of(fi);
+        let mut md = Vec::new();
+        for f in self.enums_with(&chain, word) {
+            if let Some(d) = self.decl(f) {
+                md.push(format!(
+                    "value `{word}` of enum `{}`\n\n```rulec\n{}\n```\n{}",
+                    d.name.name,
+                    self.signature(d),
+                    self.defined_in(f)
+                ));
+            }
+        }
+        (!md.is_empty()).then(|| markdown(md.join("\n---\n\n")))
+    }
+
+    /// "Defined in layer `x` (file:line)" for a declaration.
+    fn defined_in(&self, found: Found) -> String {
+        let Some(d) = self.decl(found) else {
+            return String::new();
         };
-        let d = self.decl(found)?;
-        let mut md = format!("```rulec\n{}\n```\n", self.signature(d));
         let file = self
             .analysis
             .files
@@ -929,7 +1305,7 @@ impl Server {
             .get(d.span.file)
             .map(|f| f.line_col(d.span.start).0)
             .unwrap_or(0);
-        md.push_str(&format!(
+        format!(
             "Defined in layer `{}` ({}:{}){}\n",
             self.layer_name(found.0),
             file,
@@ -939,40 +1315,245 @@ impl Server {
             } else {
                 ""
             }
-        ));
+        )
+    }
+
+    /// The enums of a chain that have a value of this name, nearest layer first.
+    fn enums_with(&self, chain: &[usize], value: &str) -> Vec<Found> {
+        let mut out = Vec::new();
+        for l in chain.iter().rev() {
+            for (fi, f) in self.analysis.files.iter().enumerate() {
+                if f.layer != *l {
+                    continue;
+                }
+                for (di, d) in f.ast.decls.iter().enumerate() {
+                    if let DeclKind::Enum { variants } = &d.kind {
+                        if variants.iter().any(|v| v.name == value) {
+                            out.push((fi, di));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Hover on `base.word`: a record's field, a catalog row's column, an enum's value.
+    fn hover_member(&self, fi: usize, base: &str, word: &str) -> Option<String> {
+        let chain = self.chain_of(fi);
+        let (owner, kind) = match self.type_of_text(fi, &chain, base, 0)? {
+            Ty::Named(n) => (n, None),
+            Ty::Row(c) => (c, Some("catalog")),
+            Ty::List(_) => return None,
+        };
+        for f in self.find_in(&chain, &owner) {
+            let d = self.decl(f)?;
+            let head = match (&d.kind, kind) {
+                (DeclKind::Record { fields }, None) => {
+                    let x = fields.iter().find(|x| x.name.name == word)?;
+                    let default = x
+                        .default
+                        .as_ref()
+                        .map(|v| format!(" = {}", self.slice(v.span)))
+                        .unwrap_or_default();
+                    format!(
+                        "field `{word}: {}{default}` of record `{owner}`",
+                        type_text(&x.ty)
+                    )
+                }
+                (DeclKind::Enum { variants }, None) => {
+                    variants.iter().find(|v| v.name == word)?;
+                    format!("value `{word}` of enum `{owner}`")
+                }
+                (DeclKind::Catalog { columns, .. }, Some(_)) => {
+                    let c = columns.iter().find(|c| c.name.name == word)?;
+                    format!(
+                        "column `{word}: {}`{} of catalog `{owner}`",
+                        type_text(&c.ty),
+                        if c.key { " (the key)" } else { "" }
+                    )
+                }
+                _ => continue,
+            };
+            return Some(format!(
+                "{head}\n\n```rulec\n{}\n```\n{}",
+                self.signature(d),
+                self.defined_in(f)
+            ));
+        }
+        None
+    }
+
+    /// Hover on a local name: a function's parameter, a `let` binding, a lambda's parameter.
+    fn hover_local(&self, fi: usize, off: usize, word: &str) -> Option<String> {
+        // Offsets into the syntax tree hold only when it was parsed from the text shown.
+        if self.text(fi) != self.buffer(fi) {
+            return None;
+        }
+        let f = self.analysis.files.get(fi)?;
+        let d = f
+            .ast
+            .decls
+            .iter()
+            .find(|d| d.span.start as usize <= off && off <= d.span.end as usize)?;
+        let locals = locals_at(d, off);
+        let local = locals.iter().rev().find(|l| l.name.name == word)?;
+        let (what, ty) = match &local.kind {
+            LocalKind::Param(t) => (
+                format!("parameter of function `{}`", d.name.name),
+                Some(type_text(t)),
+            ),
+            LocalKind::Let(v) => {
+                let shown = one_line(self.slice(v.span), 80);
+                (
+                    format!("local: `let {word} = {shown}`"),
+                    self.type_at(fi, v.span),
+                )
+            }
+            LocalKind::Lambda(list) => {
+                let over = list
+                    .map(|l| format!(" over `{}`", one_line(self.slice(l.span), 60)))
+                    .unwrap_or_default();
+                let ty = list.and_then(|l| {
+                    self.type_at(fi, l.span)
+                        .and_then(|t| {
+                            t.strip_prefix("list<")?
+                                .strip_suffix('>')
+                                .map(str::to_string)
+                        })
+                        .or_else(|| {
+                            match self.type_of_text(
+                                fi,
+                                &self.chain_of(fi),
+                                self.slice(l.span),
+                                0,
+                            )? {
+                                Ty::List(t) => match *t {
+                                    Ty::Named(n) => Some(n),
+                                    _ => None,
+                                },
+                                _ => None,
+                            }
+                        })
+                });
+                (format!("lambda parameter, each element{over}"), ty)
+            }
+        };
+        let line = self
+            .analysis
+            .map
+            .get(local.name.span.file)
+            .map(|x| x.line_col(local.name.span.start).0)
+            .unwrap_or(0);
+        let ty = ty.map(|t| format!(": {t}")).unwrap_or_default();
+        Some(format!(
+            "```rulec\n{word}{ty}\n```\n{what}, in `{}` ({}:{line})\n",
+            d.name.name,
+            f.path.display()
+        ))
+    }
+
+    /// The type the checker proved for the expression written at `span`, if it compiled.
+    fn type_at(&self, fi: usize, span: Span) -> Option<String> {
+        let rs = self.ruleset_of(fi)?;
+        let mut stack: Vec<&ir::Node> = rs.ir.bodies().collect();
+        while let Some(n) = stack.pop() {
+            if n.span == span && n.ty != crate::types::Type::Error {
+                return Some(crate::types::Show(&n.ty, &rs.ir).to_string());
+            }
+            if n.span.file == span.file && n.span.start <= span.start && span.end <= n.span.end {
+                n.for_each_child(|c| stack.push(c));
+            }
+        }
+        None
+    }
+
+    /// Hover on a declaration: its signature, layer and place, versions with their dates,
+    /// citations and values (a table's or bands' rows, bounded), and what is in force today.
+    fn hover_decl(&self, fi: usize, found: Found) -> Option<String> {
+        let d = self.decl(found)?;
+        let mut md = format!("```rulec\n{}\n```\n", self.signature(d));
+        md.push_str(&self.defined_in(found));
         let today = today();
-        let mut versions: Vec<(Option<ast::VersionHead>, String, Option<Span>)> = Vec::new();
+        let t = today.map(|t| t.to_string()).unwrap_or_default();
+        // (head, value shown in the versions table, rows shown below it).
+        let mut versions: Vec<VersionShown> = Vec::new();
+        let mut row_head = String::new();
         match &d.kind {
             DeclKind::Param { versions: vs, .. } => {
                 for v in vs {
                     versions.push((
                         v.head.clone(),
-                        self.slice(v.value.span).to_string(),
+                        format!("`{}`", self.slice(v.value.span)),
                         v.cite.as_ref().map(|c| c.span),
+                        Vec::new(),
                     ));
                 }
             }
-            DeclKind::Table { versions: vs, .. } => {
+            DeclKind::Table {
+                keys, versions: vs, ..
+            } => {
+                row_head = format!(
+                    "| {} | value |\n|{}---|\n",
+                    keys.iter()
+                        .map(|(k, _)| k.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    "---|".repeat(keys.len())
+                );
                 for v in vs {
+                    let rows = v
+                        .value
+                        .iter()
+                        .map(|r| {
+                            let keys: Vec<String> =
+                                r.keys.iter().map(|k| cell(self.slice(k.span))).collect();
+                            format!(
+                                "| {} | {} |",
+                                keys.join(" | "),
+                                cell(self.slice(r.value.span))
+                            )
+                        })
+                        .collect();
                     versions.push((
                         v.head.clone(),
                         format!("{} rows", v.value.len()),
                         v.cite.as_ref().map(|c| c.span),
+                        rows,
                     ));
                 }
             }
             DeclKind::Bands { versions: vs } => {
+                row_head = "| above | up to | rate |\n|---|---|---|\n".into();
                 for v in vs {
+                    let rows = v
+                        .value
+                        .iter()
+                        .map(|b| {
+                            format!(
+                                "| {} | {} | {}% |",
+                                b.lower,
+                                b.upper.map(|u| u.to_string()).unwrap_or_else(|| "—".into()),
+                                (b.rate * rust_decimal::Decimal::ONE_HUNDRED).normalize()
+                            )
+                        })
+                        .collect();
                     versions.push((
                         v.head.clone(),
                         format!("{} bands", v.value.len()),
                         v.cite.as_ref().map(|c| c.span),
+                        rows,
                     ));
                 }
             }
             DeclKind::Def { versions: vs, .. } if vs.iter().any(|v| v.head.is_some()) => {
                 for v in vs {
-                    versions.push((v.head.clone(), "…".into(), v.cite.as_ref().map(|c| c.span)));
+                    versions.push((
+                        v.head.clone(),
+                        "…".into(),
+                        v.cite.as_ref().map(|c| c.span),
+                        Vec::new(),
+                    ));
                 }
             }
             DeclKind::Catalog { columns, rows, .. } => {
@@ -990,42 +1571,65 @@ impl Server {
             }
             _ => {}
         }
-        if !versions.is_empty() {
-            md.push_str("\n| in force | value | citation |\n|---|---|---|\n");
-            let mut in_force = None;
-            for (i, (h, v, c)) in versions.iter().enumerate() {
-                let next_from = versions
-                    .get(i + 1)
-                    .and_then(|(h, _, _)| h.as_ref().map(|h| h.from));
-                let covers_today = match (h, today) {
-                    (None, _) => true,
-                    (Some(h), Some(t)) => {
-                        let end_ok = match &h.until {
-                            Some((u, _)) => t <= *u,
-                            None => next_from.is_none_or(|n| t < n),
-                        };
-                        h.from <= t && end_ok
-                    }
-                    _ => false,
-                };
-                if covers_today {
-                    in_force = Some(v.clone());
+        if versions.is_empty() {
+            return Some(md);
+        }
+        let mut in_force = None;
+        for (i, (h, _, _, _)) in versions.iter().enumerate() {
+            let next_from = versions
+                .get(i + 1)
+                .and_then(|(h, _, _, _)| h.as_ref().map(|h| h.from));
+            let covers_today = match (h, today) {
+                (None, _) => true,
+                (Some(h), Some(t)) => {
+                    let end_ok = match &h.until {
+                        Some((u, _)) => t <= *u,
+                        None => next_from.is_none_or(|n| t < n),
+                    };
+                    h.from <= t && end_ok
                 }
-                md.push_str(&format!(
-                    "| {} | `{}` | {} |\n",
-                    self.head_text(h),
-                    v,
-                    c.map(|c| self.slice(c).replace('|', "\\|"))
-                        .unwrap_or_default()
-                ));
-            }
-            let t = today.map(|t| t.to_string()).unwrap_or_default();
-            match in_force {
-                Some(v) => md.push_str(&format!("\nIn force today ({t}): `{v}`\n")),
-                None => md.push_str(&format!("\nNo version is in force today ({t}).\n")),
+                _ => false,
+            };
+            if covers_today {
+                in_force = Some(i);
             }
         }
-        Some(markdown(md))
+        let has_rows = !row_head.is_empty();
+        // The rows in force today first: what a claim settled today reads.
+        match in_force.and_then(|i| versions.get(i)) {
+            Some((h, v, _, rows)) if has_rows => md.push_str(&format!(
+                "\nIn force today ({t}): {}, {v}\n\n{row_head}{}",
+                match h {
+                    None => "its only version".to_string(),
+                    Some(_) => format!("the version {}", self.head_text(h)),
+                },
+                bounded_rows(rows, 20)
+            )),
+            Some((_, v, _, _)) => md.push_str(&format!("\nIn force today ({t}): {v}\n")),
+            None => md.push_str(&format!("\nNo version is in force today ({t}).\n")),
+        }
+        md.push_str("\n| in force | value | citation |\n|---|---|---|\n");
+        for (h, v, c, _) in &versions {
+            md.push_str(&format!(
+                "| {} | {} | {} |\n",
+                self.head_text(h),
+                v,
+                c.map(|c| cell(self.slice(c))).unwrap_or_default()
+            ));
+        }
+        if has_rows {
+            for (i, (h, _, _, rows)) in versions.iter().enumerate() {
+                if Some(i) == in_force {
+                    continue;
+                }
+                md.push_str(&format!(
+                    "\nThe version {}:\n\n{row_head}{}",
+                    self.head_text(h),
+                    bounded_rows(rows, 10)
+                ));
+            }
+        }
+        Some(md)
     }
 
     /// `kind name: type` as declared.
@@ -1038,28 +1642,28 @@ impl Server {
             | DeclKind::Input { ty }
             | DeclKind::Series { ty, .. }
             | DeclKind::Accumulator { ty, .. } => {
-                format!("{over}{kw} {name}: {}", self.slice(ty.span()))
+                format!("{over}{kw} {name}: {}", type_text(ty))
             }
             DeclKind::Def { ty: Some(ty), .. } => {
-                format!("{over}{kw} {name}: {}", self.slice(ty.span()))
+                format!("{over}{kw} {name}: {}", type_text(ty))
             }
             DeclKind::Def { ty: None, .. } => format!("{over}{kw} {name}: money"),
             DeclKind::Function { params, ty, .. } => format!(
                 "{over}def {name}({}): {}",
                 params
                     .iter()
-                    .map(|(p, t)| format!("{}: {}", p.name, self.slice(t.span())))
+                    .map(|(p, t)| format!("{}: {}", p.name, type_text(t)))
                     .collect::<Vec<_>>()
                     .join(", "),
-                self.slice(ty.span())
+                type_text(ty)
             ),
             DeclKind::Table { keys, ty, .. } => format!(
                 "{over}table {name}({}): {}",
                 keys.iter()
-                    .map(|(p, t)| format!("{}: {}", p.name, self.slice(t.span())))
+                    .map(|(p, t)| format!("{}: {}", p.name, type_text(t)))
                     .collect::<Vec<_>>()
                     .join(", "),
-                self.slice(ty.span())
+                type_text(ty)
             ),
             DeclKind::Catalog { columns, .. } => format!(
                 "{over}catalog {name} {{ {} }}",
@@ -1068,7 +1672,7 @@ impl Server {
                     .map(|c| format!(
                         "{}: {}{}",
                         c.name.name,
-                        self.slice(c.ty.span()),
+                        type_text(&c.ty),
                         if c.key { " key" } else { "" }
                     ))
                     .collect::<Vec<_>>()
@@ -1086,7 +1690,7 @@ impl Server {
                 "record {name} {{ {} }}",
                 fields
                     .iter()
-                    .map(|f| format!("{}: {}", f.name.name, self.slice(f.ty.span())))
+                    .map(|f| format!("{}: {}", f.name.name, type_text(&f.ty)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -1262,15 +1866,40 @@ impl Server {
         Some((spans, locs))
     }
 
-    fn rename(&self, fi: usize, off: usize, new_name: &str) -> Option<lt::WorkspaceEdit> {
-        let mut chars = new_name.chars();
-        let valid = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-            && chars.all(is_ident_char)
-            && !KEYWORDS.contains(&new_name);
-        if !valid {
-            return None;
+    /// The name a rename at this position would rename, and where it is written; an error
+    /// saying why when there is none.
+    fn prepare_rename(&self, fi: usize, off: usize) -> Result<lt::PrepareRenameResponse, String> {
+        let text = self.buffer(fi).ok_or("the file is not loaded")?;
+        let nothing = || {
+            "nothing to rename here: put the cursor on the name of a declaration \
+             (param, def, table, catalog, enum, record, …) or on a use of one"
+                .to_string()
+        };
+        let (s, e) = word_at(text, off).ok_or_else(nothing)?;
+        let (name, _) = self.resolve(fi, off).ok_or_else(nothing)?;
+        let range = lt::Range::new(pos_of(text, s), pos_of(text, e));
+        Ok(lt::PrepareRenameResponse::RangeWithPlaceholder {
+            range,
+            placeholder: name,
+        })
+    }
+
+    /// The edits that rename a declaration everywhere in the chains that hold it, or why
+    /// the new name cannot be given: not a name, a word of the language, a built-in, a name
+    /// already declared where the declaration is visible, or a local the renamed uses would
+    /// then refer to.
+    fn rename(&self, fi: usize, off: usize, new_name: &str) -> Result<lt::WorkspaceEdit, String> {
+        self.prepare_rename(fi, off)?;
+        let (old, found) = self.resolve(fi, off).ok_or("nothing to rename here")?;
+        if let Some(why) = bad_name(new_name) {
+            return Err(why);
         }
-        let (spans, _) = self.references_at(fi, off)?;
+        let (spans, _) = self
+            .references_at(fi, off)
+            .ok_or("nothing to rename here")?;
+        if new_name != old {
+            self.rename_conflict(found, &old, new_name, &spans)?;
+        }
         let mut changes: HashMap<lt::Url, Vec<lt::TextEdit>> = HashMap::new();
         for s in spans {
             if let Some(loc) = self.location(s.file, s.start as usize, s.end as usize) {
@@ -1280,10 +1909,98 @@ impl Server {
                     .push(lt::TextEdit::new(loc.range, new_name.to_string()));
             }
         }
-        Some(lt::WorkspaceEdit {
+        Ok(lt::WorkspaceEdit {
             changes: Some(changes),
             ..Default::default()
         })
+    }
+
+    /// Why renaming `old` (declared at `found`) to `new` would change what a rule means.
+    fn rename_conflict(
+        &self,
+        found: Found,
+        old: &str,
+        new: &str,
+        uses: &[Span],
+    ) -> Result<(), String> {
+        let def_layer = self.analysis.files.get(found.0).map(|f| f.layer);
+        let is_type = |d: &Decl| matches!(d.kind, DeclKind::Enum { .. } | DeclKind::Record { .. });
+        let renamed_is_type = self.decl(found).is_some_and(is_type);
+        // Every layer of every chain the declaration is in: its parents and its children.
+        let mut layers: HashSet<usize> = def_layer.into_iter().collect();
+        for rs in &self.analysis.rulesets {
+            if def_layer.is_some_and(|l| rs.chain.contains(&l)) {
+                layers.extend(rs.chain.iter().copied());
+            }
+        }
+        for (fi, f) in self.analysis.files.iter().enumerate() {
+            if !layers.contains(&f.layer) {
+                continue;
+            }
+            for d in &f.ast.decls {
+                let place = || {
+                    let line = self
+                        .analysis
+                        .map
+                        .get(d.name.span.file)
+                        .map(|x| x.line_col(d.name.span.start).0)
+                        .unwrap_or(0);
+                    format!(
+                        "layer `{}` ({}:{line})",
+                        self.layer_name(fi),
+                        f.path.display()
+                    )
+                };
+                if is_named(d) && d.name.name == new && is_type(d) == renamed_is_type {
+                    return Err(format!(
+                        "`{new}` is already declared in {}: renaming `{old}` to it would declare \
+                         one name twice",
+                        place()
+                    ));
+                }
+                if let DeclKind::Enum { variants } = &d.kind {
+                    if !renamed_is_type && variants.iter().any(|v| v.name == new) {
+                        return Err(format!(
+                            "`{new}` is a value of enum `{}` in {}: a bare `{new}` would be \
+                             ambiguous",
+                            d.name.name,
+                            place()
+                        ));
+                    }
+                }
+            }
+        }
+        // A use inside the scope of a local of the new name would refer to the local.
+        for u in uses {
+            let Some(f) = self.analysis.files.iter().find(|f| f.id == u.file) else {
+                continue;
+            };
+            let Some(d) = f
+                .ast
+                .decls
+                .iter()
+                .find(|d| d.span.start <= u.start && u.end <= d.span.end)
+            else {
+                continue;
+            };
+            if locals_at(d, u.start as usize)
+                .iter()
+                .any(|l| l.name.name == new)
+            {
+                let line = self
+                    .analysis
+                    .map
+                    .get(u.file)
+                    .map(|x| x.line_col(u.start).0)
+                    .unwrap_or(0);
+                return Err(format!(
+                    "`{new}` is a local name (a parameter or `let`) where `{old}` is used at \
+                     {}:{line}: the renamed use would refer to the local",
+                    f.path.display()
+                ));
+            }
+        }
+        Ok(())
     }
 
     #[allow(deprecated)]
@@ -1416,7 +2133,7 @@ impl Server {
                 }
             }
         }
-        for k in KEYWORDS {
+        for k in KEYWORDS.iter().chain(CONTEXTUAL) {
             items.push(item(
                 (*k).into(),
                 lt::CompletionItemKind::KEYWORD,
@@ -1447,7 +2164,7 @@ impl Server {
                         Some(DeclKind::Record { fields }) => {
                             return fields
                                 .iter()
-                                .map(|x| (x.name.name.clone(), self.slice(x.ty.span()).to_string()))
+                                .map(|x| (x.name.name.clone(), type_text(&x.ty)))
                                 .collect()
                         }
                         Some(DeclKind::Enum { variants }) => {
@@ -1468,7 +2185,7 @@ impl Server {
                 .map(|d| match &d.kind {
                     DeclKind::Catalog { columns, .. } => columns
                         .iter()
-                        .map(|c| (c.name.name.clone(), self.slice(c.ty.span()).to_string()))
+                        .map(|c| (c.name.name.clone(), type_text(&c.ty)))
                         .collect(),
                     _ => Vec::new(),
                 })
@@ -1538,6 +2255,10 @@ impl Server {
     }
 }
 
+/// One version as hover shows it: its head, its value (or row count), its citation, and its
+/// rows (tables and bands).
+type VersionShown = (Option<ast::VersionHead>, String, Option<Span>, Vec<String>);
+
 /// A type as far as completion needs it.
 enum Ty {
     Named(String),
@@ -1580,6 +2301,65 @@ fn value_text(v: &crate::value::Value, rs: &ir::Ruleset) -> String {
     }
 }
 
+/// A type as written, with its digits (`money(4)`), without comments or line breaks.
+fn type_text(t: &TypeExpr) -> String {
+    match t {
+        TypeExpr::Named(i) => i.name.clone(),
+        TypeExpr::List(inner, _) => format!("list<{}>", type_text(inner)),
+        TypeExpr::Optional(inner, _) => format!("{}?", type_text(inner)),
+        TypeExpr::Digits(inner, d, _) => format!("{}({d})", type_text(inner)),
+    }
+}
+
+/// A table cell in markdown: one line, `|` escaped.
+fn cell(s: &str) -> String {
+    one_line(s, 200).replace('|', "\\|")
+}
+
+/// Text on one line (runs of white space as one space), at most `max` characters.
+fn one_line(s: &str, max: usize) -> String {
+    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if joined.chars().count() <= max {
+        return joined;
+    }
+    let cut: String = joined.chars().take(max).collect();
+    format!("{cut}…")
+}
+
+/// The first `max` markdown rows, and how many more there are.
+fn bounded_rows(rows: &[String], max: usize) -> String {
+    let mut out: String = rows.iter().take(max).map(|r| format!("{r}\n")).collect();
+    if rows.len() > max {
+        out.push_str(&format!("\n… and {} more rows\n", rows.len() - max));
+    }
+    out
+}
+
+/// What a built-in type is, for hover.
+fn builtin_type(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "money" => {
+            "An exact amount of money in yuan (CNY): a decimal, never a float. A claim gives \
+             at most 2 fraction digits (`money(4)` allows 4); arithmetic is checked and rounding \
+             is explicit (`round(x, 0.01, half_up)`)."
+        }
+        "rate" => "A rate, written `80%` and held exactly (0.80); money × rate is money.",
+        "decimal" => {
+            "An exact decimal number without a unit (a claim gives at most 4 fraction \
+             digits unless written `decimal(N)`)."
+        }
+        "int" => "An integer.",
+        "bool" => "`true` or `false`.",
+        "date" => "A calendar date, written `2024-01-01`.",
+        "text" => "Text, written `\"…\"`.",
+        "list" => {
+            "`list<T>`: a list of values of type `T` (`sum`, `count`, `any`, `all`, … \
+             run over it)."
+        }
+        _ => return None,
+    })
+}
+
 fn markdown(value: String) -> lt::Hover {
     lt::Hover {
         contents: lt::HoverContents::Markup(lt::MarkupContent {
@@ -1601,6 +2381,45 @@ mod tests {
         assert_eq!(p, lt::Position::new(1, 2));
         assert_eq!(offset_of(t, p), t.find('x').unwrap_or(0));
         assert_eq!(offset_of(t, lt::Position::new(9, 9)), t.len());
+    }
+
+    /// The words completion offers and rename refuses are those of grammar/rulec.pest: the
+    /// reserved ones (rule `keyword`) and every other word it spells out.
+    #[test]
+    fn the_keywords_are_those_of_the_pest_grammar() {
+        let pest = include_str!("../grammar/rulec.pest");
+        // Every `"word"` of lower-case letters and `_` (not `"_"`, the wildcard).
+        let words = |text: &str| -> HashSet<String> {
+            let b = text.as_bytes();
+            let mut out = HashSet::new();
+            let mut i = 0;
+            while i < b.len() {
+                let mut j = i;
+                while j < b.len() && (b[j].is_ascii_lowercase() || b[j] == b'_') {
+                    j += 1;
+                }
+                if j > i && i > 0 && b[i - 1] == b'"' && b.get(j) == Some(&b'"') {
+                    out.insert(text[i..j].to_string());
+                }
+                i = j.max(i + 1);
+            }
+            out.remove("_");
+            out
+        };
+        let code: String = pest
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let start = code.find("keyword = @{").unwrap_or(0);
+        let end = code[start..].find('}').map_or(code.len(), |e| start + e);
+        let reserved = words(&code[start..end]);
+        let all = words(&code);
+        let ours: HashSet<String> = KEYWORDS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(ours, reserved);
+        let contextual: HashSet<String> = CONTEXTUAL.iter().map(|s| s.to_string()).collect();
+        let want: HashSet<String> = all.difference(&reserved).cloned().collect();
+        assert_eq!(contextual, want);
     }
 
     #[test]

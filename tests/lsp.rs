@@ -108,6 +108,28 @@ impl Client {
         }
     }
 
+    /// A request's whole answer, error or result.
+    fn answer(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next;
+        self.next += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        self.wait_for(&json!(id))
+    }
+
+    /// The next message with this id.
+    fn wait_for(&mut self, id: &Value) -> Value {
+        loop {
+            let msg = self
+                .rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no answer with id {id}"));
+            if msg.get("id") == Some(id) {
+                return msg;
+            }
+            self.notes.push(msg);
+        }
+    }
+
     /// The last diagnostics published for a file.
     fn diagnostics(&self, file: &Path) -> Option<Vec<Value>> {
         let u = uri(file);
@@ -306,8 +328,10 @@ fn an_editor_session() {
     for want in [
         "table resident_ratio",
         "layer `jilin`",
-        "| always | `3 rows` | cite assumed |",
+        "| always | 3 rows | cite assumed |",
         "In force today",
+        "| level | value |",
+        "| 2 | 75% |",
     ] {
         assert!(md.contains(want), "{want} not in {md}");
     }
@@ -586,4 +610,281 @@ fn diagnostics_are_those_of_rulec_check() {
     c.stop();
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_dir_all(&saved);
+}
+
+/// The hover text at the first `needle` (+ `skip` characters) of `text`.
+fn hover_at(c: &mut Client, file: &Path, text: &str, needle: &str, skip: usize) -> String {
+    let (l, ch) = find(text, needle, skip);
+    let h = c.at("textDocument/hover", file, l, ch);
+    h["contents"]["value"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn hover_covers_fields_values_locals_types_and_rows() {
+    let root = workspace("hover");
+    let jilin = root.join("jilin/jilin.rulec");
+    let original = std::fs::read_to_string(&jilin).expect("read");
+    let text = format!(
+        "{original}
+def probe_status: bool = claim.insured.status == retired
+def probe_let: money = let doubled = claim.personal_account_balance * 2; doubled + 1
+def probe_class: Class = national[\"XA003\"].class
+def probe_lambda: money = sum(claim.items, it => it.unit_price)
+def probe_fn(amount: money): money = amount
+"
+    );
+    let mut c = Client::start(&root);
+    c.open(&jilin, &text);
+    let cases: &[(&str, usize, &[&str])] = &[
+        // A record field, and the field before it.
+        (
+            "claim.insured.status ==",
+            15,
+            &[
+                "field `status: Status` of record `Insured`",
+                "layer `china`",
+            ],
+        ),
+        (
+            "claim.insured.status ==",
+            7,
+            &["field `insured: Insured` of record `Claim`"],
+        ),
+        // A bare enum value.
+        (
+            "== retired",
+            4,
+            &[
+                "value `retired` of enum `Status`",
+                "enum Status { active, retired }",
+            ],
+        ),
+        // A `let` local, at its binding and at its use, with the type the checker proved.
+        (
+            "let doubled",
+            5,
+            &[
+                "doubled: money",
+                "let doubled = claim.personal_account_balance * 2",
+            ],
+        ),
+        ("doubled + 1", 1, &["doubled: money", "in `probe_let`"]),
+        // A lambda's parameter: each element of the list.
+        (
+            "it => it.unit_price",
+            0,
+            &["it: Item", "lambda parameter", "claim.items"],
+        ),
+        (
+            "it.unit_price)",
+            4,
+            &["field `unit_price: money(4)` of record `Item`"],
+        ),
+        // A function's parameter.
+        (
+            "= amount\n",
+            3,
+            &["amount: money", "parameter of function `probe_fn`"],
+        ),
+        // A built-in type.
+        ("probe_let: money", 12, &["built-in type `money`", "yuan"]),
+        // The column after a catalog look-up.
+        (
+            "].class\ndef probe_lambda",
+            3,
+            &["column `class: Class` of catalog `national`"],
+        ),
+    ];
+    for (needle, skip, wants) in cases {
+        let md = hover_at(&mut c, &jilin, &text, needle, *skip);
+        for want in *wants {
+            assert!(md.contains(want), "{needle:?}+{skip}: {want:?} not in {md}");
+        }
+    }
+    // Bands: each version's rows and the rows in force today.
+    let md = hover_at(&mut c, &jilin, &text, "bands critical_bands", 7);
+    for want in [
+        "In force today",
+        "| above | up to | rate |",
+        "| 50000 | 100000 | 65% |",
+        "| 100000 | — | 70% |",
+        "3 bands",
+    ] {
+        assert!(md.contains(want), "{want:?} not in {md}");
+    }
+    c.stop();
+
+    // A large table shows its first rows and how many more; an older version its own rows.
+    let mut rows = String::new();
+    for i in 0..50 {
+        rows.push_str(&format!("  {i} => {i}\n"));
+    }
+    let big = format!(
+        "{original}\ntable probe_big(n: int): int\n  from 2000-01-01 until 2000-12-31 cite assumed {{\n    1 => 7\n  }}\n  from 2001-01-01 cite assumed {{\n{rows}  }}\n"
+    );
+    std::fs::write(&jilin, &big).expect("write");
+    let mut c = Client::start(&root);
+    c.open(&jilin, &big);
+    let md = hover_at(&mut c, &jilin, &big, "table probe_big", 7);
+    for want in [
+        "the version from 2001-01-01, 50 rows",
+        "| 19 | 19 |",
+        "… and 30 more rows",
+        "The version from 2000-01-01 until 2000-12-31:",
+        "| 1 | 7 |",
+    ] {
+        assert!(md.contains(want), "{want:?} not in {md}");
+    }
+    assert!(!md.contains("| 20 | 20 |"), "bounded: {md}");
+    c.stop();
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn rename_refuses_with_a_reason() {
+    let root = workspace("rename");
+    let lines = root.join("china/lines.rulec");
+    let text = std::fs::read_to_string(&lines).expect("read");
+    let mut c = Client::start(&root);
+    c.open(&lines, &text);
+    let (l, ch) = find(&text, "def item_class", 5);
+    let pos = json!({"line": l, "character": ch});
+    let prep = c.answer(
+        "textDocument/prepareRename",
+        json!({"textDocument": {"uri": uri(&lines)}, "position": pos}),
+    );
+    assert_eq!(prep["result"]["placeholder"], "item_class", "{prep}");
+    for (new_name, why) in [
+        ("in_scope", "already declared in layer `china`"),
+        ("if", "reserved word"),
+        ("per", "word of rulec's syntax"),
+        ("year", "word of rulec's syntax"),
+        ("1abc", "is not a name"),
+        ("a b", "is not a name"),
+        ("", "empty"),
+        ("min", "built-in function"),
+        ("retired", "value of enum `Status`"),
+    ] {
+        let r = c.answer(
+            "textDocument/rename",
+            json!({"textDocument": {"uri": uri(&lines)}, "position": pos, "newName": new_name}),
+        );
+        assert_eq!(r["error"]["code"], json!(-32803), "{new_name:?}: {r}");
+        let msg = r["error"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains(why), "{new_name:?}: {msg}");
+    }
+    // A use inside a lambda whose parameter has the new name would be captured.
+    let (l2, ch2) = find(&text, "def line_amount", 5);
+    let r = c.answer(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": uri(&lines)}, "position": {"line": l2, "character": ch2}, "newName": "i"}),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("local name"),
+        "{r}"
+    );
+    // Nothing to rename: a keyword, a comment.
+    let (l3, ch3) = find(&text, "def item_class", 1);
+    for method in ["textDocument/prepareRename", "textDocument/rename"] {
+        let r = c.answer(
+            method,
+            json!({"textDocument": {"uri": uri(&lines)}, "position": {"line": l3, "character": ch3}, "newName": "x"}),
+        );
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("nothing to rename"),
+            "{method}: {r}"
+        );
+    }
+    // A good name still renames.
+    let r = c.answer(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": uri(&lines)}, "position": pos, "newName": "class_of_item"}),
+    );
+    assert!(r["result"]["changes"].is_object(), "{r}");
+    c.stop();
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_malformed_message_is_answered_and_the_server_goes_on() {
+    let root = workspace("frames");
+    let mut c = Client::start(&root);
+    // Not JSON: a ParseError with a null id (JSON-RPC 2.0), and the next request answered.
+    write!(c.stdin, "Content-Length: 5\r\n\r\n{{abc}}").expect("write");
+    c.stdin.flush().expect("flush");
+    let e = c.wait_for(&Value::Null);
+    assert_eq!(e["error"]["code"], json!(-32700), "{e}");
+    // JSON but no message: InvalidRequest, with its id when it has one.
+    c.send(json!({"jsonrpc": "2.0", "id": 99, "params": {}}));
+    let e = c.wait_for(&json!(99));
+    assert_eq!(e["error"]["code"], json!(-32600), "{e}");
+    let r = c.request("workspace/symbol", json!({"query": "eligible"}));
+    assert!(r.is_array(), "{r}");
+    c.stop();
+
+    // A broken header: no later message can be found, so the server says why and fails.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rulec lsp starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    write!(stdin, "Content-Length: five\r\n\r\n{{}}").expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("exits");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Content-Length"), "{err}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_file_opened_with_a_syntax_error_can_still_be_navigated() {
+    let root = workspace("broken");
+    let jilin = root.join("jilin/jilin.rulec");
+    let lines = root.join("china/lines.rulec");
+    let original = std::fs::read_to_string(&jilin).expect("read");
+    // Opened already broken: no version of the buffer ever parsed, so the file on disk is
+    // the fallback.
+    let broken = original.replacen("param critical_cap", "param = = critical_cap", 1);
+    assert_ne!(broken, original);
+    let mut c = Client::start(&root);
+    c.open(&jilin, &broken);
+    let _ = c.request("workspace/symbol", json!({"query": ""}));
+    let diags = c.diagnostics(&jilin).expect("diagnostics");
+    assert!(
+        diags.iter().any(|d| d["severity"] == json!(1)),
+        "the syntax error shows: {diags:?}"
+    );
+    let md = hover_at(&mut c, &jilin, &broken, "resident_inpatient", 3);
+    assert!(md.contains("def resident_inpatient"), "{md}");
+    let (l, ch) = find(&broken, "eligible", 2);
+    let def = c.at("textDocument/definition", &jilin, l, ch);
+    assert!(uris(&def).contains(&uri(&lines)), "{def}");
+    let syms = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri(&jilin)}}),
+    );
+    assert!(syms.as_array().map(Vec::len).unwrap_or(0) > 10, "{syms}");
+    let typing = format!("{broken}\ndef probe: money = crit\n");
+    c.change(&jilin, &typing);
+    let (l, ch) = find(&typing, "= crit\n", 6);
+    let items = c.at("textDocument/completion", &jilin, l, ch).to_string();
+    assert!(items.contains("\"critical_cap\""), "{items}");
+    // Once it parses, then breaks again: the last version that parsed.
+    let added = format!("{original}\ndef probe_new: money = 1\n");
+    c.change(&jilin, &added);
+    c.change(&jilin, &format!("{added}\ndef = =\n"));
+    let md = hover_at(&mut c, &jilin, &added, "probe_new", 2);
+    assert!(md.contains("def probe_new: money"), "{md}");
+    c.stop();
+    let _ = std::fs::remove_dir_all(&root);
 }
