@@ -53,16 +53,53 @@ test("each kind of token has its scope", async () => {
   assert.match(await scopeOf("/* a */ x", " a "), /comment\.block/);
 });
 
-test("the grammar's reserved words are exactly those of grammar/rulec.pest", () => {
-  const pest = fs.readFileSync(path.join(root, "..", "..", "grammar", "rulec.pest"), "utf8");
-  const m = pest.match(/^keyword\s*=\s*@\{([\s\S]*?)\}/m);
+// The pest grammar without its comments, and the words (`"word"`) a part of it spells out.
+const pestCode = fs
+  .readFileSync(path.join(root, "..", "..", "grammar", "rulec.pest"), "utf8")
+  .split("\n")
+  .filter((l) => !l.trim().startsWith("//"))
+  .join("\n");
+const quotedWords = (text) =>
+  new Set([...text.matchAll(/"([a-z_]+)"/g)].map((x) => x[1]).filter((w) => w !== "_"));
+const tmGrammar = JSON.parse(
+  fs.readFileSync(path.join(root, "syntaxes", "rulec.tmLanguage.json"), "utf8")
+);
+// The words of the `(?:a|b|c)` alternations of a repository entry's patterns.
+const tmWords = (entry) =>
+  (entry.patterns || [entry])
+    .map((p) => p.match && p.match.match(/\(\?:([^)]*)\)/))
+    .filter(Boolean)
+    .flatMap((m) => m[1].split("|"));
+
+function pestReserved() {
+  const m = pestCode.match(/^keyword\s*=\s*@\{([\s\S]*?)\}/m);
   assert.ok(m, "the pest grammar has a `keyword` rule");
-  const pestWords = [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]).sort();
-  const grammar = JSON.parse(
-    fs.readFileSync(path.join(root, "syntaxes", "rulec.tmLanguage.json"), "utf8")
-  );
-  const tmWords = grammar.repository.keywords.patterns
-    .flatMap((p) => p.match.match(/\(\?:([^)]*)\)/)[1].split("|"))
-    .sort();
-  assert.deepStrictEqual(tmWords, pestWords);
+  return quotedWords(m[1]);
+}
+
+test("the grammar's reserved words are exactly those of grammar/rulec.pest", () => {
+  const tm = tmWords(tmGrammar.repository.keywords).sort();
+  assert.deepStrictEqual(tm, [...pestReserved()].sort());
+});
+
+test("the grammar's contextual words are every other word of grammar/rulec.pest", () => {
+  // Every word the pest grammar spells out besides the reserved ones (`per`, `by`, `year`,
+  // `list`, …) is highlighted, as a contextual word or (`list`) a type; and the grammar has
+  // no contextual word the pest grammar lacks.
+  const reserved = pestReserved();
+  const contextual = [...quotedWords(pestCode)].filter((w) => !reserved.has(w)).sort();
+  const tmContextual = tmWords(tmGrammar.repository.contextual);
+  const tmTypes = new Set(tmWords(tmGrammar.repository.types));
+  const highlighted = [...new Set([...tmContextual, ...contextual.filter((w) => tmTypes.has(w))])].sort();
+  assert.deepStrictEqual(highlighted, contextual);
+});
+
+test("`per` and the period after it are highlighted", async () => {
+  const line = "accumulator x: money per year += y";
+  assert.match(await scopeOf(line, "per"), /keyword\.other/);
+  assert.match(await scopeOf(line, "year"), /keyword\.other/);
+  const life = "accumulator x: money per lifetime += y";
+  const [tokens] = await tokenize(life);
+  const t = tokens.find((x) => x.text.includes("lifetime"));
+  assert.ok(t && /keyword\.other/.test(t.scopes.join(" ")), JSON.stringify(tokens));
 });
