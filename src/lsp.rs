@@ -284,6 +284,7 @@ fn initialize(params: serde_json::Value) -> (Server, serde_json::Value) {
         analysis: Analysis::default(),
         published: HashSet::new(),
         good: HashMap::new(),
+        analysed: None,
     };
     let result = lt::InitializeResult {
         capabilities: capabilities(),
@@ -891,6 +892,8 @@ struct Server {
     published: HashSet<PathBuf>,
     /// The last text of each open rule file that parsed without errors.
     good: HashMap<PathBuf, String>,
+    /// The buffers `analysis` was made from.
+    analysed: Option<HashMap<PathBuf, String>>,
 }
 
 /// A declaration found by name: (file index, declaration index).
@@ -944,10 +947,21 @@ impl Server {
                 self.good.insert(path.clone(), text.clone());
             }
         }
-        self.analysis = analyse(self.root.as_deref(), &self.docs);
-        let out = self.publish();
-        if nav_docs != self.docs {
+        if nav_docs == self.docs {
+            self.analysis = analyse(self.root.as_deref(), &self.docs);
+            self.analysed = Some(nav_docs);
+            let analysis = std::mem::take(&mut self.analysis);
+            let out = self.publish(&analysis);
+            self.analysis = analysis;
+            return out;
+        }
+        let out = self.publish(&analyse(self.root.as_deref(), &self.docs));
+        // While a buffer stays broken its fallback does not change: the navigation analysis
+        // is kept (files saved or changed on disk start a new one).
+        let disk_event = !matches!(n.method.as_str(), "textDocument/didChange");
+        if disk_event || self.analysed.as_ref() != Some(&nav_docs) {
             self.analysis = analyse(self.root.as_deref(), &nav_docs);
+            self.analysed = Some(nav_docs);
         }
         out
     }
@@ -961,11 +975,11 @@ impl Server {
         }
     }
 
-    fn publish(&mut self) -> Vec<Notification> {
+    fn publish(&mut self, analysis: &Analysis) -> Vec<Notification> {
         let mut by_file: HashMap<PathBuf, Vec<lt::Diagnostic>> = HashMap::new();
-        for d in &self.analysis.diags {
+        for d in &analysis.diags {
             let Some(span) = d.span else { continue };
-            let Some(f) = self.analysis.map.get(span.file) else {
+            let Some(f) = analysis.map.get(span.file) else {
                 continue;
             };
             let text = &f.text;
