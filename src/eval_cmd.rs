@@ -309,7 +309,13 @@ struct LineReader {
     limit: usize,
     next_line: usize,
     done: bool,
+    /// Why reading stopped early: reported once, after the lines read before it are settled.
+    failed: Option<std::io::Error>,
 }
+
+/// How far past the claim limit a line is skipped while looking for its end: a longer line
+/// is not JSON Lines (`/dev/zero`, a binary file), and the batch stops there.
+const SKIP_FACTOR: usize = 4;
 
 impl LineReader {
     /// Appends the next line (without its `\n` or `\r\n`) to `buf`; `None` at the end.
@@ -339,6 +345,18 @@ impl LineReader {
             if ends {
                 break;
             }
+            if len > self.limit.saturating_mul(SKIP_FACTOR) {
+                buf.truncate(start);
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "line {} runs past {len} bytes with no line end: the input is not JSON \
+                         Lines (one claim per line, each at most {} bytes)",
+                        self.next_line + 1,
+                        self.limit
+                    ),
+                ));
+            }
         }
         if !any {
             return Ok(None);
@@ -361,21 +379,26 @@ impl LineReader {
         }))
     }
 
-    /// The next chunk, reusing `chunk`'s buffers; empty at the end of the input.
-    fn read_chunk(&mut self, chunk: &mut Chunk, max_lines: usize) -> std::io::Result<()> {
+    /// The next chunk, reusing `chunk`'s buffers; empty at the end of the input. A read
+    /// error ends the input: the lines read before it are kept, and the error is kept in
+    /// `failed`.
+    fn read_chunk(&mut self, chunk: &mut Chunk, max_lines: usize) {
         chunk.bytes.clear();
         chunk.lines.clear();
         chunk.first_line = self.next_line;
         while !self.done && chunk.lines.len() < max_lines && chunk.bytes.len() < CHUNK_BYTES {
-            match self.read_line(&mut chunk.bytes)? {
-                Some(span) => {
+            match self.read_line(&mut chunk.bytes) {
+                Ok(Some(span)) => {
                     chunk.lines.push(span);
                     self.next_line += 1;
                 }
-                None => self.done = true,
+                Ok(None) => self.done = true,
+                Err(e) => {
+                    self.failed = Some(e);
+                    self.done = true;
+                }
             }
         }
-        Ok(())
     }
 }
 
@@ -586,44 +609,33 @@ fn run_batch(router: &Router, name: &str, opts: &EvalOptions, jobs: Option<usize
         limit: Limits::default().max_claim_bytes,
         next_line: 0,
         done: false,
+        failed: None,
     };
     let max_lines = CHUNK_LINES_PER_JOB * jobs;
-    let read_failed = |e: std::io::Error| {
-        output::report(&format!("error: cannot read `{name}`: {e}"));
-        2
-    };
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let stop = AtomicBool::new(false);
     let mut current = Chunk::default();
-    if let Err(e) = reader.read_chunk(&mut current, max_lines) {
-        return read_failed(e);
-    }
+    reader.read_chunk(&mut current, max_lines);
     let mut next = Chunk::default();
     let mut pending: Vec<Vec<u8>> = Vec::new();
     let mut failed = 0usize;
-    let mut ended: Option<i32> = None;
     while !current.lines.is_empty() {
         // Settle `current` on the pool while this thread writes the previous chunk's output
         // and reads the next chunk.
         let (settled, io) = std::thread::scope(|s| {
             let worker = s.spawn(|| settle_chunk(&pool, router, &current, opts, &stop));
             let written = write_chunk(&mut out, &pending);
-            let read = if written.is_done() {
-                reader.read_chunk(&mut next, max_lines)
+            if written.is_done() {
+                reader.read_chunk(&mut next, max_lines);
             } else {
                 stop.store(true, Ordering::Relaxed);
-                Ok(())
-            };
-            (worker.join(), (written, read))
+            }
+            (worker.join(), written)
         });
         match io {
-            (Written::Done, Ok(())) => {}
-            (Written::Done, Err(e)) => {
-                // Write what was settled, then fail once.
-                ended = Some(read_failed(e));
-            }
-            (Written::Closed, _) => return i32::from(failed > 0),
-            (Written::Failed(e), _) => {
+            Written::Done => {}
+            Written::Closed => return i32::from(failed > 0),
+            Written::Failed(e) => {
                 output::report(&format!("error: cannot write the settlements: {e}"));
                 return 2;
             }
@@ -642,9 +654,6 @@ fn run_batch(router: &Router, name: &str, opts: &EvalOptions, jobs: Option<usize
                 return 2;
             }
         }
-        if ended.is_some() {
-            break;
-        }
         std::mem::swap(&mut current, &mut next);
     }
     let written = match write_chunk(&mut out, &pending) {
@@ -655,6 +664,13 @@ fn run_batch(router: &Router, name: &str, opts: &EvalOptions, jobs: Option<usize
         },
         other => other,
     };
-    let code = ended.unwrap_or(i32::from(failed > 0));
+    // What was read is settled and written; a read that failed fails the batch once.
+    let code = match reader.failed.take() {
+        Some(e) => {
+            output::report(&format!("error: cannot read `{name}`: {e}"));
+            2
+        }
+        None => i32::from(failed > 0),
+    };
     written.exit_code("the settlements", code)
 }

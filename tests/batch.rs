@@ -121,6 +121,47 @@ fn a_line_over_the_claim_limit_is_reported_not_buffered() {
 }
 
 #[test]
+fn endless_input_without_line_ends_settles_what_came_before_then_fails_once() {
+    // `(head -2 claims.jsonl; cat /dev/zero) | rulec eval … --batch -`: the claims before the
+    // endless line are settled and written, then the batch stops with one error (exit 2)
+    // instead of reading forever.
+    let good = claim_line();
+    let mut child = rulec()
+        .args(["eval", RULESET, "--batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rulec runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let feeder = std::thread::spawn(move || {
+        let _ = writeln!(stdin, "{good}\n{good}");
+        let zeros = vec![0u8; 1 << 20];
+        // Feed until rulec stops reading (a broken pipe), at most 1 GB.
+        for _ in 0..1024 {
+            if stdin.write_all(&zeros).is_err() {
+                break;
+            }
+        }
+    });
+    let done = child.wait_with_output().expect("rulec ends");
+    let _ = feeder.join();
+    let out = String::from_utf8_lossy(&done.stdout);
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.lines().all(|l| l.contains("\"claim_id\":\"c1\"")),
+        "{out}"
+    );
+    assert_eq!(done.status.code(), Some(2));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("line 3 runs past") && err.contains("not JSON Lines"),
+        "{err}"
+    );
+}
+
+#[test]
 fn many_lines_on_many_workers_keep_their_order() {
     let good = claim_line();
     let mut input = String::new();
