@@ -67,10 +67,11 @@ pub fn format_source(text: &str, limits: &Limits) -> Result<String, FmtError> {
     if !errors.is_empty() {
         return Err(FmtError::Syntax(errors));
     }
-    if text.contains(SPACE) {
-        return Err(FmtError::Internal(
-            "the file holds the control character U+0001, which the formatter uses itself".into(),
-        ));
+    if let Some(c) = text.chars().find(|c| MARKS.contains(c)) {
+        return Err(FmtError::Internal(format!(
+            "the file holds the Unicode noncharacter U+{:04X}, which the formatter uses itself",
+            u32::from(c)
+        )));
     }
     let tree = parse_tree(text).map_err(|e| FmtError::Internal(e.to_string()))?;
     let mut f = Fmt::new(text);
@@ -90,7 +91,7 @@ pub fn format_source(text: &str, limits: &Limits) -> Result<String, FmtError> {
             "the formatted text parses to a different syntax tree".into(),
         ));
     }
-    if comment_text(text) != comment_text(&out) {
+    if comment_list(text) != comment_list(&out) {
         return Err(FmtError::Internal(
             "the formatted text lost or changed a comment".into(),
         ));
@@ -178,12 +179,13 @@ fn scan_comments(src: &str) -> Vec<Comment> {
     out
 }
 
-/// The comments of a text with all whitespace removed, for comparing two texts.
-fn comment_text(src: &str) -> String {
+/// The comments of a text in order, each with its whitespace removed, for comparing two
+/// texts (one comment may not run into another).
+fn comment_list(src: &str) -> Vec<String> {
     scan_comments(src)
         .iter()
         .filter_map(|c| src.get(c.start..c.end))
-        .flat_map(|t| t.chars().filter(|c| !c.is_whitespace()))
+        .map(|t| t.chars().filter(|c| !c.is_whitespace()).collect())
         .collect()
 }
 
@@ -201,12 +203,40 @@ pub fn strip_comments(src: &str) -> String {
     out
 }
 
+/// Display width, marks left out.
 fn width(s: &str) -> usize {
+    if s.contains(MARKS) {
+        let plain: String = s.chars().filter(|c| !MARKS.contains(c)).collect();
+        return UnicodeWidthStr::width(plain.as_str());
+    }
     UnicodeWidthStr::width(s)
 }
 
+/// Text as a document. A [`BREAK`] or [`NL`] in it becomes a line break (after a line
+/// comment); the lines after a [`BREAK`] are indented by two more, as a continuation (a
+/// break takes the indentation of what follows it, so the two are spaces of their own).
 fn text(s: impl Into<String>) -> D {
-    D::text(s.into())
+    let s: String = s.into();
+    if !s.contains([BREAK, NL]) {
+        return D::text(s);
+    }
+    let mut parts: Vec<D> = Vec::new();
+    let mut cur = String::new();
+    let mut continued = false;
+    for c in s.chars() {
+        if c == BREAK || c == NL {
+            parts.push(D::text(std::mem::take(&mut cur)));
+            parts.push(D::hardline());
+            continued |= c == BREAK;
+            if continued {
+                cur.push_str("  ");
+            }
+        } else {
+            cur.push(c);
+        }
+    }
+    parts.push(D::text(cur));
+    D::concat(parts)
 }
 
 /// One row of an aligned block.
@@ -218,6 +248,8 @@ struct Row {
     body: String,
     /// Comment on the same line, after the row.
     trailing: Option<String>,
+    /// Not a row: the comments that trail the block's opening bracket.
+    opens: bool,
 }
 
 /// A cell to align: text and whether it aligns to the right (numbers).
@@ -326,24 +358,78 @@ impl<'s> Fmt<'s> {
         a < b && self.slice(a, b).contains('\n')
     }
 
-    /// The comments before `pos` as a document: a trailing one stays on its line, one on
-    /// its own line is printed before the token; a line comment ends the line.
-    fn lead(&mut self, pos: usize) -> D {
-        let mut d = D::nil();
-        for c in self.take_before(pos) {
-            let trailing = self.last_end > 0 && !self.newline_between(self.last_end, c.start);
-            if trailing {
-                d = d.append(text(SPACE.to_string()));
-            }
-            d = d.append(text(self.ctext(&c)));
-            if !c.block || self.newline_between(c.end, pos) {
-                d = d.append(D::hardline());
-            } else {
-                d = d.append(text(SPACE.to_string()));
-            }
-            self.last_end = c.end;
+    /// True when only whitespace precedes the comment on its line.
+    fn own_line(&self, c: &Comment) -> bool {
+        let before = self.slice(0, c.start);
+        let line = before.rsplit('\n').next().unwrap_or("");
+        line.chars()
+            .all(|ch| ch.is_whitespace() || ch == '\u{feff}')
+    }
+
+    /// One comment as marked text: a trailing one follows what is printed before it on
+    /// the line ([`GLUE`]), one on its own line keeps a line of its own ([`OWN`]); a line
+    /// comment, or one on its own line, ends its line.
+    fn mark(&mut self, c: &Comment, out: &mut String) {
+        let t = self.ctext(c);
+        if self.own_line(c) {
+            out.push(OWN);
+            out.push_str(&t);
+            out.push(END);
+            out.push(NL);
+        } else {
+            out.push(SPACE);
+            out.push(GLUE);
+            out.push_str(&t);
+            out.push(END);
+            out.push(if c.block { SPACE } else { BREAK });
         }
-        d
+        self.last_end = c.end;
+    }
+
+    /// The comments before `pos` not printed yet, as marked text.
+    fn lead_str(&mut self, pos: usize) -> String {
+        let mut s = String::new();
+        for c in self.take_before(pos) {
+            self.mark(&c, &mut s);
+        }
+        s
+    }
+
+    /// The comments before `pos` as a document (see [`Fmt::mark`]).
+    fn lead(&mut self, pos: usize) -> D {
+        let s = self.lead_str(pos);
+        text(s)
+    }
+
+    /// The comments right after the last token printed, before the next token (only
+    /// whitespace, comments and the characters of `skip` between): printed here, before a
+    /// line break or a keyword the layout puts next, so that they stay where they were.
+    /// Returns their marked text and whether a line break must follow.
+    fn trail(&mut self, skip: &str) -> (String, bool) {
+        let mut s = String::new();
+        while let Some(c) = self.comments.get(self.next).cloned() {
+            let gap = self.slice(self.last_end.min(c.start), c.start);
+            let clean = strip_comments(gap);
+            if !clean
+                .chars()
+                .all(|ch| ch.is_whitespace() || ch == '\u{feff}' || skip.contains(ch))
+            {
+                break;
+            }
+            self.next += 1;
+            self.mark(&c, &mut s);
+        }
+        let forced = s.ends_with([BREAK, NL]);
+        if forced || s.ends_with(SPACE) {
+            s.pop();
+        }
+        (s, forced)
+    }
+
+    /// [`Fmt::trail`] followed by the line break `line` (a hard one after a line comment).
+    fn brk(&mut self, skip: &str, line: D) -> D {
+        let (s, forced) = self.trail(skip);
+        text(s).append(if forced { D::hardline() } else { line })
     }
 
     /// A token printed as written.
@@ -363,12 +449,13 @@ impl<'s> Fmt<'s> {
         lead.append(text(t))
     }
 
-    /// The same text as a plain string, when no comment precedes it.
+    /// The same text as a string, after the comments that precede it (marked text).
     fn word(&mut self, p: &P) -> String {
-        self.take_before(p.as_span().start());
+        let mut s = self.lead_str(p.as_span().start());
         let end = self.real_end(p);
         self.last_end = end;
-        self.slice(p.as_span().start(), end).to_string()
+        s.push_str(self.slice(p.as_span().start(), end));
+        s
     }
 
     // ------------------------------------------------------------------ the file
@@ -414,7 +501,7 @@ impl<'s> Fmt<'s> {
             if doc.render_fmt(WIDTH, &mut s).is_err() {
                 s.clear();
             }
-            out.push_str(&resolve_spaces(&s));
+            out.push_str(&resolve(&s));
             self.last_end = self.last_end.max(end);
         }
         let mut lines: Vec<&str> = out.lines().map(str::trim_end).collect();
@@ -493,8 +580,9 @@ impl<'s> Fmt<'s> {
                 let mut d = head;
                 for k in &kids {
                     d = if k.as_rule() == Rule::citation {
+                        let line = self.brk("", D::line());
                         let c = self.citation(k);
-                        d.append(D::line().append(c).nest(2).group())
+                        d.append(line.append(c).nest(2).group())
                     } else {
                         let e = self.expr(k);
                         d.append(text(" ")).append(e.nest(2))
@@ -541,12 +629,12 @@ impl<'s> Fmt<'s> {
                     }
                     s.push('>');
                 }
-                Rule::opt_mark => s.push('?'),
+                Rule::opt_mark => s.push_str(&self.word(&k)),
                 Rule::type_expr => s.push_str(&self.type_str(&k)),
                 Rule::type_digits => {
                     s.push('(');
                     for n in k.into_inner() {
-                        s.push_str(n.as_str());
+                        s.push_str(&self.word(&n));
                     }
                     s.push(')');
                 }
@@ -590,7 +678,8 @@ impl<'s> Fmt<'s> {
         let ex = self.expr(&e);
         let mut inner = D::line().append(ex);
         if let Some(c) = cite {
-            inner = inner.append(D::line()).append(self.citation(c));
+            let line = self.brk("", D::line());
+            inner = inner.append(line).append(self.citation(c));
         }
         D::nil().append(inner.nest(2).group())
     }
@@ -600,7 +689,8 @@ impl<'s> Fmt<'s> {
         let d = self.name(head, it.next());
         let variants: Vec<&P> = it.collect();
         let end = p.as_span().end();
-        let start = variants.first().map(|v| v.as_span().start()).unwrap_or(end);
+        // From the name on: a comment after `{` breaks the enum too.
+        let start = self.last_end;
         let inline = !self.has_comment_in(start, end);
         let flat = variants
             .iter()
@@ -626,8 +716,7 @@ impl<'s> Fmt<'s> {
         let end = p.as_span().end();
         let start = fields.first().map(|v| v.as_span().start()).unwrap_or(end);
         if fields.is_empty() {
-            self.last_end = end;
-            return d.append(text(" {}"));
+            return d.append(text(" ")).append(self.empty_block("{", end, "}"));
         }
         // A record is a schema: one field a line, always.
         let _ = start;
@@ -672,11 +761,29 @@ impl<'s> Fmt<'s> {
             },
             Rule::const_list => {
                 let items: Vec<String> = p.clone().into_inner().map(|k| self.lit_str(&k)).collect();
-                self.last_end = self.real_end(p);
-                format!("[{}]", items.join(", "))
+                let end = self.real_end(p);
+                let mut inside = self.lead_str(end.saturating_sub(1));
+                if inside.ends_with(SPACE) {
+                    inside.pop();
+                }
+                self.last_end = end;
+                format!("[{}{inside}]", items.join(", "))
             }
             _ => self.word(p),
         }
+    }
+
+    /// `{}` holding only comments.
+    fn empty_block(&mut self, open: &str, end: usize, close: &str) -> D {
+        let inside = self.lead_str(end);
+        self.last_end = end;
+        let (t, forced) = (
+            inside.trim_end_matches([BREAK, NL]),
+            inside.ends_with([BREAK, NL]),
+        );
+        text(format!("{open}{t}"))
+            .append(if forced { D::hardline() } else { D::nil() })
+            .append(text(close.to_string()))
     }
 
     fn is_numeric(p: &P) -> bool {
@@ -716,13 +823,32 @@ impl<'s> Fmt<'s> {
             for c in self.take_before(start) {
                 self.attach(&mut rows, &mut row, &c);
             }
-            // Comments inside the row move above it.
-            for c in self.take_before(end) {
-                row.leading.push(self.ctext(&c));
-            }
+            // Comments before a cell are in the row's text; those after its last cell
+            // trail it.
             row.body = body(self, it);
+            // Comments after the row's last cell (before a `,` or `]` the layout prints
+            // first) trail the row, as they will when formatted again.
+            let mut carry = Vec::new();
+            for c in self.take_before(end) {
+                let t = self.ctext(&c);
+                match row.trailing.take() {
+                    Some(p) if ends_in_line_comment(&p) => {
+                        row.trailing = Some(p);
+                        carry.push(t);
+                    }
+                    Some(p) => row.trailing = Some(format!("{p} {t}")),
+                    None if carry.is_empty() => row.trailing = Some(t),
+                    None => carry.push(t),
+                }
+            }
             self.last_end = end;
             rows.push(row);
+            if !carry.is_empty() {
+                rows.push(Row {
+                    leading: carry,
+                    ..Row::default()
+                });
+            }
         }
         // Comments before the closing bracket.
         let close = self
@@ -740,16 +866,46 @@ impl<'s> Fmt<'s> {
         rows
     }
 
-    fn attach(&mut self, rows: &mut [Row], row: &mut Row, c: &Comment) {
-        let trailing = !self.newline_between(self.last_end, c.start);
+    /// Each row's cells computed ahead (to align them), with the comments inside the row
+    /// in its cells, and how many comments each row's cells hold; the comment cursor is
+    /// left where it was, for [`Fmt::rows`] to walk the rows again (skipping those).
+    fn cells_of<T>(
+        &mut self,
+        items: &[&P],
+        mut f: impl FnMut(&mut Self, &P) -> T,
+    ) -> (Vec<T>, Vec<usize>) {
+        let save = (self.next, self.last_end);
+        let (mut out, mut held) = (Vec::new(), Vec::new());
+        for it in items {
+            self.take_before(it.as_span().start());
+            let before = self.next;
+            out.push(f(self, it));
+            held.push(self.next - before);
+            self.last_end = self.real_end(it);
+        }
+        (self.next, self.last_end) = save;
+        (out, held)
+    }
+
+    fn attach(&mut self, rows: &mut Vec<Row>, row: &mut Row, c: &Comment) {
+        let trailing = !self.own_line(c);
         let t = self.ctext(c);
         match rows.last_mut() {
-            Some(prev) if trailing && row.leading.is_empty() => {
+            Some(prev)
+                if trailing
+                    && row.leading.is_empty()
+                    && !ends_in_line_comment(prev.trailing.as_deref().unwrap_or(&prev.body)) =>
+            {
                 prev.trailing = Some(match prev.trailing.take() {
                     Some(p) => format!("{p} {t}"),
                     None => t,
                 });
             }
+            None if trailing && row.leading.is_empty() => rows.push(Row {
+                trailing: Some(t),
+                opens: true,
+                ..Row::default()
+            }),
             _ => row.leading.push(t),
         }
         self.last_end = c.end;
@@ -769,11 +925,10 @@ impl<'s> Fmt<'s> {
                     d = d.append(self.lit_version(None, &parts));
                 }
                 _ => {
+                    versions = versions.append(self.brk("", D::hardline()));
                     let head = parts.first().map(|h| self.version_head(h));
                     let rest = parts.get(1..).unwrap_or(&[]);
-                    versions = versions
-                        .append(D::hardline())
-                        .append(self.lit_version(head, rest));
+                    versions = versions.append(self.lit_version(head, rest));
                 }
             }
         }
@@ -786,7 +941,10 @@ impl<'s> Fmt<'s> {
         let mut cite = D::nil();
         for k in parts {
             match k.as_rule() {
-                Rule::citation => cite = D::line().append(self.citation(k)),
+                Rule::citation => {
+                    let line = self.brk("", D::line());
+                    cite = line.append(self.citation(k));
+                }
                 _ => {
                     let lead = self.lead(k.as_span().start());
                     d = d
@@ -811,9 +969,12 @@ impl<'s> Fmt<'s> {
                 let t = pi.next().map(|t| self.type_str(&t)).unwrap_or_default();
                 params.push(lead.append(text(format!("{n}: {t}"))));
             }
+            let (t, forced) = self.trail("");
             d = d
                 .append(text("("))
                 .append(D::intersperse(params, text(", ")))
+                .append(text(t))
+                .append(if forced { D::hardline() } else { D::nil() })
                 .append(text(")"));
         }
         if let Some(t) = it.next() {
@@ -846,13 +1007,13 @@ impl<'s> Fmt<'s> {
                     d = d.append(text(" =")).append(self.expr_version(&parts));
                 }
                 _ => {
+                    versions = versions.append(self.brk("", D::hardline()));
                     let head = parts
                         .first()
                         .map(|h| self.version_head(h))
                         .unwrap_or_else(D::nil);
                     let rest = parts.get(1..).unwrap_or(&[]);
                     versions = versions
-                        .append(D::hardline())
                         .append(head)
                         .append(text(" ="))
                         .append(self.expr_version(rest));
@@ -885,17 +1046,17 @@ impl<'s> Fmt<'s> {
         {
             let k = rest.remove(0);
             let mut clause = String::new();
-            for wp in k.clone().into_inner() {
-                let w = self.word(&wp);
+            let words: Vec<P> = k.clone().into_inner().collect();
+            for (i, wp) in words.iter().enumerate() {
+                let w = self.word(wp);
                 if !clause.is_empty() && !clause.ends_with('.') {
                     clause.push(' ');
                 }
                 clause.push_str(&w);
-                if self
-                    .src
-                    .get(self.last_end..)
-                    .is_some_and(|r| r.trim_start().starts_with('.'))
-                {
+                let next = words
+                    .get(i + 1)
+                    .map_or(self.last_end, |n| n.as_span().start());
+                if strip_comments(self.slice(self.last_end, next)).contains('.') {
                     clause.push('.');
                 }
             }
@@ -930,7 +1091,8 @@ impl<'s> Fmt<'s> {
             tail = tail.append(text(" = ")).append(self.expr(v));
         }
         if let Some(c) = it.next() {
-            tail = tail.append(D::line()).append(self.citation(c));
+            let line = self.brk("", D::line());
+            tail = tail.append(line).append(self.citation(c));
         }
         d.append(tail.nest(2).group())
     }
@@ -947,9 +1109,12 @@ impl<'s> Fmt<'s> {
             }
         }
         let nkeys = keys.len();
+        let (t, forced) = self.trail("");
         d = d
             .append(text("("))
             .append(D::intersperse(keys, text(", ")))
+            .append(text(t))
+            .append(if forced { D::hardline() } else { D::nil() })
             .append(text(")"));
         if let Some(t) = it.next() {
             d = d.append(text(": ")).append(self.type_expr(t));
@@ -972,7 +1137,7 @@ impl<'s> Fmt<'s> {
         }
         let mut versions = D::nil();
         for v in &rest {
-            let mut line = D::nil();
+            let mut line = self.brk("", D::hardline());
             let mut used = 2;
             for k in v.clone().into_inner() {
                 match k.as_rule() {
@@ -992,7 +1157,7 @@ impl<'s> Fmt<'s> {
                     }
                 }
             }
-            versions = versions.append(D::hardline()).append(line);
+            versions = versions.append(line);
         }
         d.append(versions.nest(2))
     }
@@ -1001,23 +1166,20 @@ impl<'s> Fmt<'s> {
     /// key for tables with several keys).
     fn table_rows(&mut self, p: &P, nkeys: usize, col: usize, indent: usize) -> D {
         let items: Vec<P> = p.clone().into_inner().collect();
+        let lead = self.lead(p.as_span().start());
+        lead.append(self.table_block(p, &items, nkeys, col, indent))
+    }
+
+    fn table_block(&mut self, p: &P, items: &[P], nkeys: usize, col: usize, indent: usize) -> D {
         let refs: Vec<&P> = items.iter().collect();
         let end = p.as_span().end();
         let start = p.as_span().start();
         if items.is_empty() {
-            self.take_before(end);
-            self.last_end = end;
-            return text("{}");
+            return self.empty_block("{", end, "}");
         }
-        let cells: Vec<Vec<Cell>> = {
-            let save = (self.next, self.last_end);
-            let c = items
-                .iter()
-                .map(|r| r.clone().into_inner().map(|k| self.cell(&k)).collect())
-                .collect();
-            (self.next, self.last_end) = save;
-            c
-        };
+        let (cells, held): (Vec<Vec<Cell>>, _) = self.cells_of(&refs, |f, r| {
+            r.clone().into_inner().map(|k| f.cell(&k)).collect()
+        });
         let flat_row = |r: &[Cell]| {
             let n = r.len().saturating_sub(1);
             let keys: Vec<&str> = r.iter().take(n).map(|c| c.text.as_str()).collect();
@@ -1064,7 +1226,8 @@ impl<'s> Fmt<'s> {
             format!("{} => {}", keys.join(", "), v)
         };
         let mut k = 0usize;
-        let mut rows = self.rows(&refs, end, |_, _| {
+        let mut rows = self.rows(&refs, end, |f, _| {
+            f.next += held.get(k).copied().unwrap_or(0);
             let s = cells.get(k).map(|r| aligned(r)).unwrap_or_default();
             k += 1;
             s
@@ -1091,6 +1254,7 @@ impl<'s> Fmt<'s> {
                             leading: Vec::new(),
                             body: r.body.clone(),
                             trailing: r.trailing.clone(),
+                            opens: false,
                         },
                         1,
                     )),
@@ -1125,13 +1289,16 @@ impl<'s> Fmt<'s> {
         let cols_end = source
             .map(|s| s.as_span().start())
             .unwrap_or(p.as_span().end());
-        let start = cols
-            .first()
-            .map(|c| c.as_span().start())
-            .unwrap_or(cols_end);
+        let start = self.last_end;
         let prefix = render(&d);
         let mut inline_cols = None;
-        if !self.has_comment_in(start, cols_end) {
+        // The `}` that closes the columns: a comment after it is no reason to break them.
+        let cols_close = self
+            .src
+            .get(..cols_end)
+            .and_then(|s| s.rfind('}'))
+            .unwrap_or(cols_end);
+        if !self.has_comment_in(start, cols_close) {
             let save = (self.next, self.last_end);
             let flat = cols
                 .iter()
@@ -1154,6 +1321,8 @@ impl<'s> Fmt<'s> {
         let Some(source) = source else {
             return d;
         };
+        let (after, forced) = self.trail("}");
+        let d = d.append(text(after));
         let mut tail = match source.as_rule() {
             Rule::catalog_file => {
                 let mut t = text("from");
@@ -1167,6 +1336,9 @@ impl<'s> Fmt<'s> {
         if let Some(c) = cite {
             tail = tail.append(text(" ")).append(self.citation(c));
         }
+        if forced {
+            return d.append(D::hardline().append(tail).nest(2));
+        }
         if broken || source.as_rule() == Rule::catalog_rows {
             return d.append(text(" ")).append(tail);
         }
@@ -1178,27 +1350,21 @@ impl<'s> Fmt<'s> {
         let refs: Vec<&P> = items.iter().collect();
         let end = p.as_span().end();
         if items.is_empty() {
-            self.take_before(end);
-            self.last_end = end;
-            return text("rows {}");
+            return self.empty_block("rows {", end, "}");
         }
-        let save = (self.next, self.last_end);
-        let mut cells: Vec<Vec<Cell>> = Vec::new();
-        let mut heads: Vec<Option<String>> = Vec::new();
-        for r in &items {
+        let (both, held) = self.cells_of(&refs, |f, r| {
             let mut cs = Vec::new();
             let mut h = None;
             for k in r.clone().into_inner() {
                 if k.as_rule() == Rule::version_head {
-                    h = Some(self.head_str(&k));
+                    h = Some(f.head_str(&k));
                 } else {
-                    cs.push(self.cell(&k));
+                    cs.push(f.cell(&k));
                 }
             }
-            cells.push(cs);
-            heads.push(h);
-        }
-        (self.next, self.last_end) = save;
+            (cs, h)
+        });
+        let (cells, heads): (Vec<Vec<Cell>>, Vec<Option<String>>) = both.into_iter().unzip();
         let w = col_widths(&cells);
         let bracket: Vec<String> = cells
             .iter()
@@ -1229,7 +1395,8 @@ impl<'s> Fmt<'s> {
             .collect();
         let bw = bracket.iter().map(|b| width(b)).max().unwrap_or(0);
         let mut k = 0usize;
-        let rows = self.rows(&refs, end, |_, _| {
+        let rows = self.rows(&refs, end, |f, _| {
+            f.next += held.get(k).copied().unwrap_or(0);
             let b = bracket.get(k).cloned().unwrap_or_default();
             let s = match heads.get(k) {
                 Some(Some(h)) => format!("{}{} {h}", b, " ".repeat(bw.saturating_sub(width(&b)))),
@@ -1265,15 +1432,13 @@ impl<'s> Fmt<'s> {
                 d
             }
             Some(s) => {
+                d = d.append(self.lead(s.as_span().start()));
                 let items: Vec<P> = s.clone().into_inner().collect();
                 let refs: Vec<&P> = items.iter().collect();
                 let end = s.as_span().end();
-                let save = (self.next, self.last_end);
-                let cells: Vec<Vec<Cell>> = items
-                    .iter()
-                    .map(|r| r.clone().into_inner().map(|k| self.cell(&k)).collect())
-                    .collect();
-                (self.next, self.last_end) = save;
+                let (cells, held): (Vec<Vec<Cell>>, _) = self.cells_of(&refs, |f, r| {
+                    r.clone().into_inner().map(|k| f.cell(&k)).collect()
+                });
                 let flat_entries: Vec<String> = cells
                     .iter()
                     .map(|r| {
@@ -1296,7 +1461,8 @@ impl<'s> Fmt<'s> {
                 } else {
                     let w = col_widths(&cells);
                     let mut k = 0usize;
-                    let rows = self.rows(&refs, end, |_, _| {
+                    let rows = self.rows(&refs, end, |f, _| {
+                        f.next += held.get(k).copied().unwrap_or(0);
                         let s = cells
                             .get(k)
                             .map(|r| {
@@ -1343,7 +1509,7 @@ impl<'s> Fmt<'s> {
         }
         let mut versions = D::nil();
         for v in rest {
-            let mut line = D::nil();
+            let mut line = self.brk("", D::hardline());
             for k in v.clone().into_inner() {
                 match k.as_rule() {
                     Rule::version_head => line = line.append(self.version_head(&k)),
@@ -1351,7 +1517,7 @@ impl<'s> Fmt<'s> {
                     _ => line = line.append(text(" ")).append(self.band_rows(&k)),
                 }
             }
-            versions = versions.append(D::hardline()).append(line);
+            versions = versions.append(line);
         }
         d.append(versions.nest(2))
     }
@@ -1360,29 +1526,25 @@ impl<'s> Fmt<'s> {
         let items: Vec<P> = p.clone().into_inner().collect();
         let refs: Vec<&P> = items.iter().collect();
         let end = p.as_span().end();
-        let save = (self.next, self.last_end);
         // lower, upper (maybe empty), rate
-        let cells: Vec<Vec<Cell>> = items
-            .iter()
-            .map(|r| {
-                let ks: Vec<P> = r.clone().into_inner().collect();
-                let mut cs: Vec<Cell> = ks.iter().map(|k| self.cell(k)).collect();
-                if cs.len() == 2 {
-                    cs.insert(
-                        1,
-                        Cell {
-                            text: String::new(),
-                            right: true,
-                        },
-                    );
-                }
-                cs
-            })
-            .collect();
-        (self.next, self.last_end) = save;
+        let (cells, held): (Vec<Vec<Cell>>, _) = self.cells_of(&refs, |f, r| {
+            let ks: Vec<P> = r.clone().into_inner().collect();
+            let mut cs: Vec<Cell> = ks.iter().map(|k| f.cell(k)).collect();
+            if cs.len() == 2 {
+                cs.insert(
+                    1,
+                    Cell {
+                        text: String::new(),
+                        right: true,
+                    },
+                );
+            }
+            cs
+        });
         let w = col_widths(&cells);
         let mut k = 0usize;
-        let rows = self.rows(&refs, end, |_, _| {
+        let rows = self.rows(&refs, end, |f, _| {
+            f.next += held.get(k).copied().unwrap_or(0);
             let s = cells
                 .get(k)
                 .map(|r| {
@@ -1410,6 +1572,7 @@ impl<'s> Fmt<'s> {
     fn expr(&mut self, p: &P) -> D {
         let lead = self.lead(p.as_span().start());
         let d = self.expr_inner(p);
+        self.last_end = self.last_end.max(self.real_end(p));
         lead.append(d)
     }
 
@@ -1425,11 +1588,11 @@ impl<'s> Fmt<'s> {
             Rule::cmp_expr => match kids.as_slice() {
                 [a, op, b] => {
                     let a = self.expr(a);
+                    let line = self.brk("", D::line());
                     let op = self.word(op);
                     let b = self.expr(b);
                     a.append(
-                        D::line()
-                            .append(text(format!("{op} ")))
+                        line.append(text(format!("{op} ")))
                             .append(b)
                             .nest(2)
                             .group(),
@@ -1479,7 +1642,12 @@ impl<'s> Fmt<'s> {
             }
             Rule::paren => {
                 let inner: Vec<D> = kids.iter().map(|k| self.expr(k)).collect();
-                text("(").append(D::concat(inner)).append(text(")"))
+                let (t, forced) = self.trail("");
+                text("(")
+                    .append(D::concat(inner))
+                    .append(text(t))
+                    .append(if forced { D::hardline() } else { D::nil() })
+                    .append(text(")"))
             }
             Rule::list_lit => self.bracketed("[", &kids, "]"),
             Rule::call => {
@@ -1508,6 +1676,7 @@ impl<'s> Fmt<'s> {
                         if let [x, e] = parts.as_slice() {
                             let x = self.verbatim(x);
                             let e = self.expr(e);
+                            let after = self.brk(";", D::line());
                             d = d
                                 .append(lead)
                                 .append(text("let "))
@@ -1515,7 +1684,7 @@ impl<'s> Fmt<'s> {
                                 .append(text(" ="))
                                 .append(D::line().append(e).nest(2).group())
                                 .append(text(";"))
-                                .append(D::line());
+                                .append(after);
                         }
                     } else {
                         d = d.append(self.expr(k));
@@ -1553,10 +1722,12 @@ impl<'s> Fmt<'s> {
         let mut d = self.expr(first);
         let mut rest = D::nil();
         while let (Some(op), Some(e)) = (it.next(), it.next()) {
+            let (t, forced) = self.trail("");
+            rest = rest.append(text(t));
             let lead = self.lead(op.as_span().start());
             let op = self.word(op);
             let e = self.expr(e);
-            let piece = D::line()
+            let piece = if forced { D::hardline() } else { D::line() }
                 .append(lead)
                 .append(text(format!("{op} ")))
                 .append(e);
@@ -1579,14 +1750,23 @@ impl<'s> Fmt<'s> {
         if args.is_empty() {
             return text(format!("{open}{close}"));
         }
-        let docs: Vec<D> = args.iter().map(|a| self.expr(a)).collect();
+        let mut inner = D::line_();
+        let mut last = D::line_();
+        for (i, a) in args.iter().enumerate() {
+            inner = inner.append(self.expr(a));
+            if i + 1 < args.len() {
+                inner = inner.append(text(",")).append(self.brk(",", D::line()));
+            } else {
+                let (t, forced) = self.trail("");
+                inner = inner.append(text(t));
+                if forced {
+                    last = D::hardline();
+                }
+            }
+        }
         text(open.to_string())
-            .append(
-                D::line_()
-                    .append(D::intersperse(docs, text(",").append(D::line())))
-                    .nest(2),
-            )
-            .append(D::line_())
+            .append(inner.nest(2))
+            .append(last)
             .append(text(close.to_string()))
             .group()
     }
@@ -1606,11 +1786,12 @@ impl<'s> Fmt<'s> {
         // if c then a
         if let (Some(c), Some(a)) = (kids.first(), kids.get(1)) {
             let c = self.expr(c);
+            let line = self.brk("", D::line());
             let a = self.expr(a);
             d = d.append(
                 text("if ")
                     .append(c)
-                    .append(D::line())
+                    .append(line)
                     .append(text("then "))
                     .append(a)
                     .group(),
@@ -1619,16 +1800,19 @@ impl<'s> Fmt<'s> {
         }
         while i < n {
             let Some(k) = kids.get(i) else { break };
+            // Comments after the previous arm stay with it, before the break.
+            let before = self.brk("", sep());
             if k.as_rule() == Rule::else_if {
                 let lead = self.lead(k.as_span().start());
                 let parts: Vec<P> = k.clone().into_inner().collect();
                 if let [c, a] = parts.as_slice() {
                     let c = self.expr(c);
+                    let line = self.brk("", D::line());
                     let a = self.expr(a);
-                    d = d.append(sep()).append(lead).append(
+                    d = d.append(before).append(lead).append(
                         text("else if ")
                             .append(c)
-                            .append(D::line())
+                            .append(line)
                             .append(text("then "))
                             .append(a)
                             .group(),
@@ -1636,7 +1820,7 @@ impl<'s> Fmt<'s> {
                 }
             } else {
                 let e = self.expr(k);
-                d = d.append(sep()).append(text("else ")).append(e);
+                d = d.append(before).append(text("else ")).append(e);
             }
             i += 1;
         }
@@ -1649,10 +1833,12 @@ impl<'s> Fmt<'s> {
             return D::nil();
         };
         let s = self.expr(scrutinee);
-        let mut arms = Vec::new();
-        for arm in it {
+        let arms: Vec<&P> = it.collect();
+        let mut inner = D::nil();
+        let mut sep = D::line();
+        for (i, arm) in arms.iter().enumerate() {
             let lead = self.lead(arm.as_span().start());
-            let parts: Vec<P> = arm.clone().into_inner().collect();
+            let parts: Vec<P> = (*arm).clone().into_inner().collect();
             let mut pats = Vec::new();
             let mut body = D::nil();
             for k in &parts {
@@ -1662,55 +1848,139 @@ impl<'s> Fmt<'s> {
                     body = self.expr(k);
                 }
             }
-            arms.push(
-                lead.append(text(format!("{} =>", pats.join(" | "))))
-                    .append(D::line().append(body).nest(2).group()),
-            );
+            inner = inner
+                .append(sep)
+                .append(lead)
+                .append(text(format!("{} =>", pats.join(" | "))))
+                .append(D::line().append(body).nest(2).group());
+            if i + 1 < arms.len() {
+                inner = inner.append(text(","));
+            }
+            let (t, forced) = self.trail(",");
+            inner = inner.append(text(t));
+            sep = if forced { D::hardline() } else { D::line() };
         }
         text("match ")
             .append(s)
             .append(text(" {"))
-            .append(
-                D::line()
-                    .append(D::intersperse(arms, text(",").append(D::line())))
-                    .nest(2),
-            )
-            .append(D::line())
+            .append(inner.nest(2))
+            .append(sep)
             .append(text("}"))
             .group()
     }
 }
 
-/// A space that is printed only where it separates two tokens: before a comment that
-/// follows a token on its line. It disappears after indentation or another space.
-const SPACE: char = '\u{1}';
+// Marks in the formatter's text, resolved by [`resolve`] after rendering. They are Unicode
+// noncharacters, meant for a program's internal use; a file holding one is refused.
 
-/// Replaces each [`SPACE`] by a space, or by nothing after a space or at a line's start.
-fn resolve_spaces(s: &str) -> String {
+/// A space printed only where it separates two tokens: it disappears after indentation
+/// or another space.
+const SPACE: char = '\u{FDD0}';
+/// Starts a trailing comment (up to [`END`]): it stays at the end of the line it follows,
+/// and when the layout put a line break before it, it moves back over that break.
+const GLUE: char = '\u{FDD1}';
+/// Starts a comment on its own line (up to [`END`]): when the layout put something before
+/// it on its line, it moves to a line of its own, indented as the line after it.
+const OWN: char = '\u{FDD2}';
+/// Ends a [`GLUE`] or [`OWN`] comment.
+const END: char = '\u{FDD3}';
+/// A line break inside text (after a line comment); [`text`] indents what follows by two.
+const BREAK: char = '\u{FDD4}';
+/// A line break inside text at the same indentation (after a comment on its own line).
+const NL: char = '\u{FDD5}';
+const MARKS: [char; 6] = [SPACE, GLUE, OWN, END, BREAK, NL];
+
+/// The rendered text with its marks resolved (see [`SPACE`], [`GLUE`], [`OWN`]).
+fn resolve(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c == SPACE {
-            let after_blank = out.is_empty() || out.ends_with(' ') || out.ends_with('\n');
-            if !after_blank {
-                out.push(' ');
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        rest = rest.get(c.len_utf8()..).unwrap_or("");
+        match c {
+            SPACE => {
+                if !(out.is_empty() || out.ends_with(' ') || out.ends_with('\n')) {
+                    out.push(' ');
+                }
             }
-        } else {
-            out.push(c);
+            GLUE | OWN => {
+                let n = rest.find(END).unwrap_or(rest.len());
+                let comment = rest.get(..n).unwrap_or("");
+                rest = rest.get(n + END.len_utf8()..).unwrap_or("");
+                let line_start = out.rfind('\n').map_or(0, |i| i + 1);
+                let blank = out.get(line_start..).unwrap_or("").trim().is_empty();
+                if c == GLUE {
+                    let prev_end = out.get(..line_start.saturating_sub(1)).map(str::trim_end);
+                    match prev_end {
+                        Some(p) if blank && line_start > 0 && !ends_in_line_comment(p) => {
+                            // Back over the line break the layout put before it.
+                            let indent = out.get(line_start..).unwrap_or("").to_string();
+                            out.truncate(p.len());
+                            out.push(' ');
+                            out.push_str(comment);
+                            if comment.starts_with("/*") {
+                                out.push('\n');
+                                out.push_str(&indent);
+                            }
+                        }
+                        _ if blank && comment.starts_with("/*") && line_start > 0 => {
+                            // After a line comment: a line of its own, as when formatted
+                            // again.
+                            let indent = out.get(line_start..).unwrap_or("").to_string();
+                            out.push_str(comment);
+                            out.push('\n');
+                            out.push_str(&indent);
+                            if rest.starts_with(SPACE) {
+                                rest = rest.get(SPACE.len_utf8()..).unwrap_or("");
+                            }
+                        }
+                        _ => {
+                            if !(out.is_empty() || out.ends_with(' ') || out.ends_with('\n')) {
+                                out.push(' ');
+                            }
+                            out.push_str(comment);
+                        }
+                    }
+                } else {
+                    if !blank {
+                        // A line of its own, indented as the line that follows it.
+                        let trimmed = out.trim_end_matches(' ').len();
+                        out.truncate(trimmed);
+                        out.push('\n');
+                        let indent = rest
+                            .find('\n')
+                            .and_then(|i| rest.get(i + 1..))
+                            .map_or(0, |r| r.chars().take_while(|c| *c == ' ').count());
+                        out.push_str(&" ".repeat(indent));
+                    }
+                    out.push_str(comment);
+                }
+            }
+            _ => out.push(c),
         }
     }
     out
+}
+
+/// True when the text's last line ends in a line comment (marked text included).
+fn ends_in_line_comment(s: &str) -> bool {
+    let line = s.rsplit(['\n', BREAK, NL]).next().unwrap_or("");
+    scan_comments(line).iter().any(|c| !c.block)
 }
 
 /// Rows as an indented block closed by `close`, trailing comments aligned.
 fn block(rows: Vec<Row>, indent: isize, close: &str) -> D {
     let cw = rows
         .iter()
-        .filter(|r| r.trailing.is_some())
+        .filter(|r| r.trailing.is_some() && !r.opens)
         .map(|r| width(&r.body))
         .max()
         .unwrap_or(0);
     let mut inner = D::nil();
     for r in rows {
+        if let (true, Some(t)) = (r.opens, &r.trailing) {
+            inner = inner.append(text(format!(" {t}")));
+            continue;
+        }
         for l in &r.leading {
             inner = inner.append(D::hardline()).append(text(l.clone()));
         }

@@ -280,23 +280,95 @@ fn every_language_example_formats_to_the_same_codes() {
     assert!(checked >= 20, "only {checked} examples");
 }
 
+/// Every comment stays where it was: one on its own line before what follows it, a trailing
+/// one at the end of the line of the token it followed (in blocks aligned with its
+/// neighbours), a `/* … */` inside a line inline; what follows a line comment goes on the
+/// next line, indented as a continuation.
 #[test]
 fn comments_of_every_kind_are_kept() {
-    let src = "// leading\nrecord R { a: int // first\n  bb: text /* second */ }\n\
-               table t(k: int): rate { 1 => 10% // one\n 22 => 5% } cite assumed\n\
-               def x: int = /* inline */ 1 + // after plus\n 2\n// the end\n";
+    let src = r#"// leading
+record R { a: int // first
+  bb: text /* second */ }
+table t(k: int): rate { 1 => 10% // one
+ 22 => /* c9 */ 5% } cite assumed
+def x: int = /* inline */ 1 + // after plus
+ 2
+def y: bool = 1 /* why */ == 1
+param cap: money
+  from /* c4 */ 2024-01-01 = 4_500 cite assumed // t1
+  from 2025-01-01 = 5_000 cite assumed // t2
+def z: int =
+  if 1 > 2 then 1 // one
+  else if 2 > 3 then 2 // two
+  else // three
+  3
+def m: money = min(x, // first arg
+ cap /* second */ )
+def l: int = let a = 1; // c15
+ let b = 2; a + b
+def c: money = claim.total * 2 // c20
+ + 3 // c21
+ - 1
+def k: int = match v { a => 1, // c12
+ b | c => 2 /* c14 */ }
+override /* a */ def w: int = 1
+catalog fees { code: text key, fee: money } // note
+rows {
+  ["GH001", 10]
+} cite assumed
+// the end
+"#;
     let out = fmt(src);
-    for c in [
-        "// leading",
-        "// first",
-        "/* second */",
-        "// one",
-        "/* inline */",
-        "// after plus",
-        "// the end",
-    ] {
-        assert_eq!(out.matches(c).count(), 1, "{c} in\n{out}");
-    }
+    assert_eq!(
+        out,
+        r#"// leading
+record R {
+  a: int    // first
+  bb: text  /* second */
+}
+table t(k: int): rate {
+   1 =>        10%  // one
+  22 => /* c9 */ 5%
+} cite assumed
+def x: int = /* inline */
+  1
+    + // after plus
+      2
+def y: bool = 1 /* why */ == 1
+param cap: money
+  from /* c4 */ 2024-01-01 = 4_500 cite assumed // t1
+  from 2025-01-01 = 5_000 cite assumed // t2
+def z: int =
+  if 1 > 2 then 1 // one
+  else if 2 > 3 then 2 // two
+  else // three
+    3
+def m: money =
+  min(
+    x, // first arg
+    cap /* second */
+  )
+def l: int =
+  let a = 1; // c15
+  let b = 2;
+  a + b
+def c: money =
+  claim.total * 2 // c20
+    + 3 // c21
+    - 1
+def k: int =
+  match v {
+    a => 1, // c12
+    b | c => 2 /* c14 */
+  }
+override def /* a */ w: int = 1
+catalog fees { code: text key, fee: money } // note
+  rows {
+    ["GH001", 10]
+  } cite assumed
+// the end
+"#
+    );
     assert_eq!(fmt(&out), out);
 }
 

@@ -260,3 +260,214 @@ fn formatting_mutants_is_idempotent_and_keeps_their_diagnostics() {
         "only {formatted} variants parsed ({refused} refused)"
     );
 }
+
+/// The tokens of a rule file outside comments, commas left out (the formatter adds and
+/// drops optional commas), and its comments: byte ranges. A string is one token; every
+/// other punctuation character is one token; letters, digits and `_` run together.
+/// Byte ranges.
+type Spans = Vec<(usize, usize)>;
+
+fn lex(text: &str) -> (Spans, Spans) {
+    let b = text.as_bytes();
+    let (mut toks, mut comments) = (Vec::new(), Vec::new());
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if text[i..].starts_with("//") {
+            let e = text[i..].find('\n').map_or(b.len(), |n| i + n);
+            comments.push((i, text[i..e].trim_end().len() + i));
+            i = e;
+        } else if text[i..].starts_with("/*") {
+            let e = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+            comments.push((i, e));
+            i = e;
+        } else if c == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' && b[j] != b'\n' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            let e = (j + 1).min(b.len());
+            toks.push((i, e));
+            i = e;
+        } else if word(c) {
+            let mut j = i;
+            while j < b.len() && word(b[j]) && !b[j..].starts_with("\u{3000}".as_bytes()) {
+                j += 1;
+            }
+            toks.push((i, j));
+            i = j;
+        } else {
+            if c != b',' {
+                toks.push((i, i + 1));
+            }
+            i += 1;
+        }
+    }
+    (toks, comments)
+}
+
+/// Inserts `n` comments (`// cK` or `/* cK */`) at token boundaries: after a token (a
+/// trailing comment) or at the start of a line (a comment on its own line).
+fn with_comments(text: &str, n: usize, rng: &mut Rng) -> String {
+    let mut out = text.to_string();
+    for k in 0..n {
+        let (toks, _) = lex(&out);
+        let mut spots: Vec<(usize, bool)> = toks.iter().map(|t| (t.1, true)).collect();
+        spots.extend(
+            out.match_indices('\n')
+                .map(|(i, _)| (i + 1, false))
+                .filter(|(i, _)| *i < out.len()),
+        );
+        // Not inside a comment.
+        let (_, comments) = lex(&out);
+        spots.retain(|(i, _)| !comments.iter().any(|c| c.0 < *i && *i < c.1));
+        if spots.is_empty() {
+            break;
+        }
+        let (at, after_token) = spots[rng.below(spots.len())];
+        let line = rng.below(2) == 0;
+        let c = match (after_token, line) {
+            (true, true) => format!(" // c{k}\n"),
+            (true, false) => format!(" /* c{k} */ "),
+            (false, true) => format!("// c{k}\n"),
+            (false, false) => format!("/* c{k} */ "),
+        };
+        out.insert_str(at, &c);
+    }
+    out
+}
+
+/// Three declarations in a row, from a random one (a declaration starts a line).
+fn window(text: &str, rng: &mut Rng) -> String {
+    let mut starts: Vec<usize> = vec![0];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1).filter(|&i| {
+        text[i..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+    }));
+    starts.push(text.len());
+    let i = rng.below(starts.len() - 1);
+    let j = (i + 3).min(starts.len() - 1);
+    text[starts[i]..starts[j]].to_string()
+}
+
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at].matches('\n').count()
+}
+
+/// Checks where each comment of `input` went in `output`: the same comments in the same
+/// order, never before the token they followed, and a trailing comment (one with code
+/// before it on its line) on the same line as the token it followed.
+fn comments_stay(input: &str, output: &str) -> Result<(), String> {
+    let (ti, ci) = lex(input);
+    let (to, co) = lex(output);
+    let texts = |t: &str, c: &[(usize, usize)]| -> Vec<String> {
+        c.iter().map(|&(a, b)| t[a..b].to_string()).collect()
+    };
+    if texts(input, &ci) != texts(output, &co) {
+        return Err("the comments differ".into());
+    }
+    let words = |t: &str, k: &[(usize, usize)]| -> Vec<String> {
+        k.iter().map(|&(a, b)| t[a..b].to_string()).collect()
+    };
+    if words(input, &ti) != words(output, &to) {
+        return Err("the tokens differ".into());
+    }
+    for (&(a, b), &(oa, _)) in ci.iter().zip(&co) {
+        let before = ti.iter().filter(|t| t.1 <= a).count();
+        let before_out = to.iter().filter(|t| t.1 <= oa).count();
+        let name = &input[a..b];
+        if before_out < before {
+            return Err(format!("`{name}` moved before the token it followed"));
+        }
+        let trailing = before > 0 && line_of(input, ti[before - 1].1) == line_of(input, a);
+        if trailing {
+            let tok = to[before - 1];
+            if line_of(output, tok.0) != line_of(output, oa) {
+                return Err(format!(
+                    "trailing `{name}` left the line of `{}`",
+                    &output[tok.0..tok.1]
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Comments at random token boundaries of every shipped rule file and of a sample of the
+/// mutation corpus: every variant that parses formats (no internal refusal), idempotently,
+/// with the same tokens and diagnostics codes, every comment kept in order, and every
+/// trailing comment on the line of the token it followed.
+#[test]
+fn comments_anywhere_are_formatted_in_place() {
+    let files: Vec<PathBuf> = shipped_files()
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "rulec"))
+        .collect();
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("read"))
+        .collect();
+    let mut rng = Rng(std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0xc0_2026_1123));
+    let (mut formatted, mut refused, mut codes_checked) = (0, 0, 0);
+    // Each whole file once, then windows of a few declarations (parsing is what costs).
+    let cases = std::env::var("CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    for case in 0..cases {
+        let k = case % files.len();
+        let (f, original) = (&files[k], &texts[k]);
+        let mut base = if case < files.len() {
+            original.clone()
+        } else {
+            window(original, &mut rng)
+        };
+        // One case in four starts from a mutant.
+        if case % 4 == 3 {
+            base = mutate(&base, &mut rng);
+        }
+        let n = 1 + rng.below(3);
+        let v = with_comments(&base, n, &mut rng);
+        let once = match rulec::fmt::format_source(&v, &Limits::default()) {
+            Ok(o) => o,
+            Err(rulec::fmt::FmtError::Syntax(_)) => {
+                refused += 1;
+                continue;
+            }
+            Err(e) => panic!("{}: {e} on\n{v}", f.display()),
+        };
+        let twice = rulec::fmt::format_source(&once, &Limits::default());
+        assert!(
+            matches!(&twice, Ok(t) if *t == once),
+            "{}: not idempotent on\n{v}\n=> once\n{once}\n=> twice\n{twice:?}",
+            f.display()
+        );
+        if let Err(why) = comments_stay(&v, &once) {
+            panic!("{}: {why} in\n{v}\n=>\n{once}", f.display());
+        }
+        if case % 10 == 0 {
+            let dir = f.parent().expect("dir");
+            assert_eq!(
+                codes(&sources_with(dir, f, v.clone())),
+                codes(&sources_with(dir, f, once)),
+                "{}: formatting changed the diagnostics of\n{v}",
+                f.display()
+            );
+            codes_checked += 1;
+        }
+        formatted += 1;
+    }
+    assert!(
+        formatted >= cases * 3 / 4,
+        "only {formatted} of {cases} variants parsed ({refused} refused)"
+    );
+    assert!(codes_checked >= 40, "{codes_checked}");
+}
