@@ -10,7 +10,7 @@
 //! }
 //! ```
 
-use crate::diag::{render_human, render_json, Code, Diagnostic};
+use crate::diag::{did_you_mean, render_human, render_json, Code, Diagnostic};
 use crate::eval::{num, Eval, Hits, Settlement};
 use crate::explain::{render_tree, TraceNode};
 use crate::ir;
@@ -35,6 +35,18 @@ pub struct Ruleset {
     program: Arc<crate::compile::Program>,
     map: Arc<SourceMap>,
     limits: Limits,
+    /// Set by the [`Router`] when a claim's region has no ruleset of its own and fell back
+    /// to this one (`shandong/binzhuo` → `shandong`): said in a "covers no claim" error.
+    fallback: Option<Arc<Fallback>>,
+}
+
+/// A region routed to a less specific ruleset than it names.
+#[derive(Debug)]
+struct Fallback {
+    /// `insured.region` as the claim gives it.
+    region: String,
+    /// A region with a ruleset of its own that the claim's region may misspell.
+    suggestion: Option<String>,
 }
 
 /// Options of one evaluation.
@@ -173,6 +185,7 @@ pub(crate) fn from_report(mut report: CheckReport, limits: Limits) -> Result<Rul
                 ir,
                 map,
                 limits,
+                fallback: None,
             })
         }
         None => Err(Error::one(
@@ -295,8 +308,28 @@ impl Ruleset {
             };
             self.program
                 .settle(&input, as_of, &accs, &self.limits, scratch)
-                .map_err(|d| Error::one(*d, &self.map))
+                .map_err(|d| self.settle_error(*d))
         })
+    }
+
+    /// An error of settling; "covers no claims" says the region it fell back from.
+    fn settle_error(&self, mut d: Diagnostic) -> Error {
+        if let (Code::NotCovered, Some(f)) = (d.code, &self.fallback) {
+            d.message = format!(
+                "{}; the claim's region {:?} has no ruleset of its own, so it was routed to `{}`",
+                d.message, f.region, self.ir.name
+            );
+            if let Some(s) = &f.suggestion {
+                let help = d.help.take().unwrap_or_default();
+                let mut rest = help.chars();
+                let help: String = rest
+                    .next()
+                    .map(|c| c.to_uppercase().chain(rest).collect())
+                    .unwrap_or_default();
+                d = d.help(format!("did you mean the region `{s}`? {help}"));
+            }
+        }
+        Error::one(d, &self.map)
     }
 
     /// Settles a claim with the reference tree walker (`eval.rs`) instead of the compiled
@@ -308,7 +341,7 @@ impl Ruleset {
     ) -> Result<Settlement, Error> {
         let (input, as_of, accs) = self.prepare(claim, opts)?;
         let mut ev: Eval<'_, false> = Eval::new(&self.ir, input, as_of, accs, &self.limits);
-        ev.settle().map_err(|d| Error::one(*d, &self.map))
+        ev.settle().map_err(|d| self.settle_error(*d))
     }
 
     /// Settles a claim and explains every amount.
@@ -659,26 +692,57 @@ impl Router {
             .split('/')
             .filter(|p| !p.is_empty() && *p != "." && *p != "..")
             .collect();
-        let dir = (1..=parts.len())
-            .rev()
-            .map(|n| {
-                parts
-                    .iter()
-                    .take(n)
-                    .fold(self.root.clone(), |p, x| p.join(x))
-            })
-            .find(|c| has_rules(c));
-        let Some(dir) = dir else {
+        let found = (1..=parts.len()).rev().find_map(|n| {
+            let dir = parts
+                .iter()
+                .take(n)
+                .fold(self.root.clone(), |p, x| p.join(x));
+            has_rules(&dir).then_some((n, dir))
+        });
+        let Some((used, dir)) = found else {
             return Err(Error::from_diagnostic(
                 Diagnostic::global(Code::NoRuleset, format!("no ruleset under `{}` serves the region {region:?}", self.root.display()))
                     .help("`insured.region` is \"province/city\" or a municipality; its ruleset lives in DIR/province/city or DIR/province"),
             ));
         };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache
+        let routed = cache
             .entry(dir.clone())
             .or_insert_with(|| self.load_shared(&dir))
-            .clone()
+            .clone();
+        drop(cache);
+        // A region more specific than its ruleset (a city without rules of its own, or a
+        // misspelled one): said, with a "did you mean", if the claim is not covered.
+        let missing = match parts.get(used) {
+            Some(m) if used < parts.len() => *m,
+            _ => return routed,
+        };
+        let subdirs: Vec<String> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| has_rules(&e.path()))
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let trimmed = missing.trim();
+        let suggestion = subdirs
+            .iter()
+            .find(|s| s.as_str() == trimmed)
+            .map(String::as_str)
+            .or_else(|| did_you_mean(trimmed, subdirs.iter().map(String::as_str)))
+            .map(|s| {
+                let mut p: Vec<&str> = parts.iter().take(used).copied().collect();
+                p.push(s);
+                p.join("/")
+            });
+        routed.map(|mut rs| {
+            rs.fallback = Some(Arc::new(Fallback {
+                region: region.to_string(),
+                suggestion,
+            }));
+            rs
+        })
     }
 
     /// Loads a ruleset through the router's shared loader.
@@ -689,7 +753,7 @@ impl Router {
             l.catalogs.on = true;
             l
         });
-        let (loader, report) = crate::project::check_ruleset_shared(loader, dir);
+        let (loader, report) = crate::project::check_ruleset_shared(loader, dir, Some(&self.root));
         *slot = Some(loader);
         from_report(report?, self.limits.clone())
     }

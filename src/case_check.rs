@@ -317,6 +317,28 @@ pub fn not_found(rs: &Ruleset, name: &str) -> String {
     }
 }
 
+/// What `rulec test` says when an `expect` path is not in the settlement: the path is right
+/// but the settlement lacks it, or the settlement has no such field at all (a misspelled
+/// fund, an intermediate value that belongs under `expect_values`).
+pub fn expect_not_found(rs: &Ruleset, path: &str) -> String {
+    let names = Names::of(rs);
+    if names.is_settlement(path) {
+        return "(missing)".into();
+    }
+    if names.is_value(path) {
+        return format!(
+            "(no such value in the settlement: `{path}` is an intermediate value; move it to `expect_values`)"
+        );
+    }
+    match did_you_mean(path, names.settlement.iter().map(String::as_str)) {
+        Some(s) => format!("(no such value; did you mean `{s}`?)"),
+        None => format!(
+            "(no such value; the settlement's fields are {})",
+            names.settlement.join(", ")
+        ),
+    }
+}
+
 /// What a case may name in a ruleset.
 struct Names {
     /// Settlement paths: outputs, `funds.X`, `accumulators.X`, `ruleset`, `as_of`.

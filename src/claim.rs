@@ -79,6 +79,27 @@ enum NumberWhy {
     Negative,
     /// More fraction digits (first) than the field allows (second).
     TooPrecise(u32, u32),
+    /// More digits than an exact decimal holds (a 30-digit amount).
+    TooManyDigits(crate::value::NotExact),
+}
+
+/// The message of a number with more digits than an exact decimal holds.
+fn too_many_digits(ty: &Type, shown: &str, why: crate::value::NotExact) -> String {
+    let noun = if *ty == Type::Money {
+        "amount"
+    } else {
+        "number"
+    };
+    let detail = match why {
+        crate::value::NotExact::TooManyDigits { fraction, .. } if fraction > 28 => {
+            format!("{fraction} fraction digits; an exact decimal holds at most 28")
+        }
+        crate::value::NotExact::TooManyDigits { significant, .. } => {
+            format!("{significant} significant digits; an exact decimal holds at most 28")
+        }
+        crate::value::NotExact::Syntax => "not a decimal".to_string(),
+    };
+    format!("{shown} has too many digits for an exact {noun}: {detail}")
 }
 
 /// The fraction digits a claim's number may carry when its field declares none: money is in
@@ -113,6 +134,11 @@ fn number_value(ty: &Type, text: &str, digits: Option<u32>) -> Result<Value, Num
         (Type::Rate, Some(t)) => (t, true),
         _ => (text, false),
     };
+    if let Err(why @ crate::value::NotExact::TooManyDigits { .. }) =
+        crate::value::parse_exact(text.trim())
+    {
+        return Err(NumberWhy::TooManyDigits(why));
+    }
     let mut d = decimal_from_text(text).map_err(NumberWhy::NotANumber)?;
     if d.is_sign_negative() || text.trim_start().starts_with('-') {
         return Err(NumberWhy::Negative);
@@ -209,6 +235,9 @@ impl<'a> Reader<'a> {
                         path: path.clone(),
                         message: too_precise(ty, &describe(j), n, max),
                     },
+                    NumberWhy::TooManyDigits(why) => {
+                        err(path, too_many_digits(ty, &describe(j), why))
+                    }
                 })
             }
             Type::Int => match j {
@@ -765,6 +794,9 @@ impl<'c, 'a> Val<'c, 'a> {
                     NumberWhy::TooPrecise(n, max) => self
                         .cx
                         .fail(Code::TooPrecise, too_precise(self.ty, text, n, max)),
+                    NumberWhy::TooManyDigits(why) => self
+                        .cx
+                        .fail(Code::InvalidClaim, too_many_digits(self.ty, text, why)),
                 }),
             Type::Int => text
                 .parse::<i64>()
@@ -947,6 +979,9 @@ impl<'de, 'c, 'a> serde::de::Visitor<'de> for Val<'c, 'a> {
                     NumberWhy::TooPrecise(n, max) => self
                         .cx
                         .fail(Code::TooPrecise, too_precise(self.ty, &found(), n, max)),
+                    NumberWhy::TooManyDigits(why) => self
+                        .cx
+                        .fail(Code::InvalidClaim, too_many_digits(self.ty, &found(), why)),
                 }),
             Type::Int => s
                 .trim()

@@ -121,6 +121,7 @@ codes! {
     CsvUnknownColumn = "E0511", Error, "A CSV file has a column the catalog does not declare";
     CsvDuplicateColumn = "E0512", Error, "A CSV header names a column twice";
     CsvSeparator = "E0513", Error, "A CSV file is separated by tabs or semicolons, not commas";
+    CellTooPrecise = "E0514", Error, "A number in a catalog or series has more digits than its column allows";
     CatalogRange = "E0515", Error, "A catalog value is outside its column's range";
     // ---- series and bands
     SeriesGap = "E0601", Error, "An index series misses a year inside its range";

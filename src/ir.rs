@@ -128,6 +128,9 @@ pub struct Column {
     pub name: String,
     /// Type.
     pub ty: Type,
+    /// The most fraction digits a cell may carry (`price: money(4)`); `None`: the type's
+    /// default (money 2, decimal and rate 4).
+    pub digits: Option<u32>,
 }
 
 /// One catalog row.

@@ -109,8 +109,23 @@ pub fn read_text(
         Ok(s) => Ok((map.add(name, s), None)),
         Err(e) => {
             let bad = e.utf8_error().valid_up_to();
-            let len = e.utf8_error().error_len().unwrap_or(1);
+            // Every byte that is not part of valid UTF-8, in the whole file.
+            let count: usize = e.as_bytes().utf8_chunks().map(|c| c.invalid().len()).sum();
             let gbk = looks_like_gbk(e.as_bytes());
+            let where_ = if gbk {
+                // Every non-ASCII byte is half of a GBK character (some pairs happen to be
+                // valid UTF-8 too): count the characters.
+                let bytes = e.as_bytes().iter().filter(|b| **b >= 0x80).count();
+                let chars = bytes / 2;
+                format!(
+                    "{chars} GBK character{} ({bytes} bytes); the first byte that is not UTF-8 is at offset {bad}",
+                    if chars == 1 { "" } else { "s" }
+                )
+            } else if count == 1 {
+                format!("1 bad byte at offset {bad}")
+            } else {
+                format!("{count} bad bytes, the first at offset {bad}")
+            };
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let id = map.add(name, text);
             let help = if gbk {
@@ -124,9 +139,9 @@ pub fn read_text(
                 Code::InvalidUtf8,
                 Span::new(id, bad, bad + 1),
                 if gbk {
-                    format!("the file is not valid UTF-8 but looks like GBK: {len} bad byte(s) at offset {bad}")
+                    format!("the file is not valid UTF-8 but looks like GBK: {where_}")
                 } else {
-                    format!("the file is not valid UTF-8: {len} bad byte(s) at offset {bad}")
+                    format!("the file is not valid UTF-8: {where_}")
                 },
             )
             .label("invalid UTF-8 here")
@@ -387,12 +402,23 @@ impl Loader {
             };
             let parent_path = normalize(&dir.join(&rel));
             if !parent_path.is_dir() {
+                // Say what the path is, never what a file in it holds.
+                let (message, label) = match std::fs::metadata(&parent_path) {
+                    Err(_) => (
+                        format!("the parent ruleset `{}` does not exist", parent_path.display()),
+                        "no such directory",
+                    ),
+                    Ok(_) => (
+                        format!(
+                            "`{}` is not a directory holding a ruleset header: `extends` names a ruleset's directory, not a file",
+                            parent_path.display()
+                        ),
+                        "not a ruleset directory",
+                    ),
+                };
                 self.diags.push(
-                    Diagnostic::new(Code::ParentNotFound, span, format!(
-                        "the parent ruleset `{}` does not exist",
-                        parent_path.display()
-                    ))
-                    .label("no such directory")
+                    Diagnostic::new(Code::ParentNotFound, span, message)
+                    .label(label)
                     .help("`extends` takes a directory path relative to this ruleset, e.g. `extends \"../china\"`"),
                 );
                 break;

@@ -95,13 +95,21 @@ pub fn check_ruleset(dir: &Path, limits: Limits) -> Result<CheckReport, RunError
 /// parent's catalogs are built once and shared (`Arc`) by every child. The report holds this
 /// chain's diagnostics only, and a copy of the loader's source map. The loader comes back
 /// with the result; after an internal error it is a fresh one.
-pub fn check_ruleset_shared(loader: Loader, dir: &Path) -> (Loader, Result<CheckReport, RunError>) {
+///
+/// `root` is the routing root (`--rulesets`): the ruleset's header must be its path under it,
+/// the name a settlement reports.
+pub fn check_ruleset_shared(
+    loader: Loader,
+    dir: &Path,
+    root: Option<&Path>,
+) -> (Loader, Result<CheckReport, RunError>) {
     let limits = loader.limits.clone();
     let share = loader.catalogs.on;
     let dir = dir.to_path_buf();
+    let root = root.map(Path::to_path_buf);
     let run = with_big_stack(move || {
         let mut loader = loader;
-        let result = check_shared_inline(&mut loader, &dir);
+        let result = check_shared_inline(&mut loader, &dir, root);
         (loader, result)
     });
     match run {
@@ -114,11 +122,18 @@ pub fn check_ruleset_shared(loader: Loader, dir: &Path) -> (Loader, Result<Check
     }
 }
 
-fn check_shared_inline(loader: &mut Loader, dir: &Path) -> Result<CheckReport, RunError> {
+fn check_shared_inline(
+    loader: &mut Loader,
+    dir: &Path,
+    root: Option<PathBuf>,
+) -> Result<CheckReport, RunError> {
     let mark = loader.diags.len();
     let leaf = loader.load_path(dir)?;
     let chain = loader.chain(leaf);
-    let mut driver = Driver::default();
+    let mut driver = Driver {
+        root,
+        ..Driver::default()
+    };
     let checked = driver.check_target(loader, &chain);
     // Loading diagnostics of this chain's files, whenever they were found, and those without
     // a place found by this load.
@@ -284,6 +299,8 @@ struct Driver {
     single_files: HashSet<usize>,
     /// Rulesets checked as a parent before being asked for as a target.
     cache: HashMap<usize, Ruleset>,
+    /// The routing root, when rulesets are routed to from one (`--rulesets`).
+    root: Option<PathBuf>,
     diags: Vec<Diagnostic>,
     usage: Usage,
 }
@@ -322,7 +339,9 @@ impl Driver {
         }
         let mut checked = checked;
         if !self.single_files.contains(&leaf) {
-            checked.diags.extend(header_mismatch(loader, leaf));
+            checked
+                .diags
+                .extend(header_mismatch(loader, chain, self.root.as_deref()));
         }
         let bad =
             checked.diags.iter().any(Diagnostic::is_error) || own_parse_errors(loader, &[leaf]);
@@ -385,41 +404,104 @@ fn checked_chain(loader: &mut Loader, chain: &[usize]) -> crate::check::Checked 
     c
 }
 
-/// The header `ruleset "a/b"` must name the directory it is in: its last part is the
-/// directory's name (`ruleset "shandong/zibbo"` in `zibo` is a typo). The parts before are
-/// not compared with the directories above, so a ruleset may be copied elsewhere.
-fn header_mismatch(loader: &Loader, layer: usize) -> Option<Diagnostic> {
-    let layer = loader.layer(layer)?;
+/// The header `ruleset "a/b"` must name the directory it is in, as a router names it:
+/// - under a routing root (`--rulesets ROOT`), it is the directory's path from the root
+///   (`shandong/zibo`), the name a settlement reports;
+/// - otherwise its parts are the directory's last parts (`ruleset "jilin/zibo"` in
+///   `shandong/zibo`, or `"shandong/zibbo"` in `zibo`, is wrong), and a ruleset in a directory
+///   below its parent's (`extends ".."`) is named by the parent's name and the path from it
+///   (`ruleset "zibo"` below `shandong` is `shandong/zibo`).
+///
+/// A ruleset checked alone whose parent is elsewhere (`extends "../../china"`) may be copied
+/// to any root with the same last parts; routing checks the full path.
+fn header_mismatch(loader: &Loader, chain: &[usize], root: Option<&Path>) -> Option<Diagnostic> {
+    let (&leaf, ancestors) = chain.split_last()?;
+    let layer = loader.layer(leaf)?;
     let dir = layer.dir.as_ref()?;
     let header = layer.files.iter().find_map(|(_, f)| {
         f.decls
             .iter()
             .find(|d| matches!(d.kind, crate::syntax::ast::DeclKind::Ruleset { .. }))
     })?;
-    let full = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-    let dir_name = full.file_name()?.to_string_lossy().into_owned();
-    let (prefix, last) = match header.name.name.rsplit_once('/') {
-        Some((p, l)) => (format!("{p}/"), l),
-        None => (String::new(), header.name.name.as_str()),
+    let name = header.name.name.as_str();
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let full = canonical(dir);
+    let parts_of = |p: &Path| -> Vec<String> {
+        p.components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(x) => Some(x.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect()
     };
-    if last == dir_name {
-        return None;
+    let mismatch = |message: String, help: String| {
+        Some(
+            Diagnostic::new(Code::HeaderMismatch, header.name.span, message)
+                .label("does not match the directory")
+                .help(help),
+        )
+    };
+    // Under a routing root: exactly the path from it.
+    if let Some(root) = root {
+        if let Ok(rel) = full.strip_prefix(canonical(root)) {
+            let expected = parts_of(rel).join("/");
+            if name == expected {
+                return None;
+            }
+            return mismatch(
+                format!(
+                    "the header names `{name}`, but the ruleset is `{expected}` under the root `{}`",
+                    root.display()
+                ),
+                format!(
+                    "a ruleset is named by its path under the root, as `insured.region` routes to it, and the settlement reports that name: `ruleset \"{expected}\"`"
+                ),
+            );
+        }
     }
-    let fixed = format!("{prefix}{dir_name}");
-    Some(
-        Diagnostic::new(
-            Code::HeaderMismatch,
-            header.name.span,
+    // The header's parts are the directory's last parts.
+    let comps = parts_of(&full);
+    let header_parts: Vec<&str> = name.split('/').collect();
+    let k = header_parts.len().min(comps.len());
+    let last: Vec<&str> = comps
+        .get(comps.len() - k..)
+        .unwrap_or(&[])
+        .iter()
+        .map(String::as_str)
+        .collect();
+    if header_parts.len() > comps.len() || header_parts != last {
+        let expected = last.join("/");
+        return mismatch(
             format!(
-                "the header names `{}`, but the ruleset is in the directory `{}`",
-                header.name.name,
+                "the header names `{name}`, but the ruleset is in the directory `{}`",
                 dir.display()
             ),
-        )
-        .label("does not match the directory")
-        .help(format!(
-            "the name's last part is the directory's name: `ruleset \"{fixed}\"`, or rename the directory"
-        )),
+            format!(
+                "the name's parts are the directory's last parts: `ruleset \"{expected}\"`, or move the ruleset"
+            ),
+        );
+    }
+    // Below the parent's directory: the parent's name and the path from it.
+    let parent = ancestors.last().and_then(|&p| loader.layer(p))?;
+    let parent_dir = canonical(parent.dir.as_ref()?);
+    let rel = full.strip_prefix(&parent_dir).ok()?;
+    let rel = parts_of(rel);
+    if rel.is_empty() {
+        return None;
+    }
+    let expected = format!("{}/{}", parent.name, rel.join("/"));
+    if name == expected {
+        return None;
+    }
+    mismatch(
+        format!(
+            "the header names `{name}`, but the ruleset is in `{}` below its parent `{}`: its name is `{expected}`",
+            rel.join("/"),
+            parent.name
+        ),
+        format!(
+            "a ruleset in a directory below its parent's is named by the parent's name and the path from it: `ruleset \"{expected}\"`"
+        ),
     )
 }
 

@@ -25,7 +25,7 @@ pub struct Mismatch {
     pub field: String,
     /// Expected.
     pub expected: String,
-    /// Actual (`(missing)` when absent).
+    /// Actual: `(missing)` when absent, or why the path names nothing ("did you mean").
     pub actual: String,
     /// The explanation of the actual value, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,7 +178,9 @@ pub fn run_case(rs: &Ruleset, case: &Case, ruleset: &str, file: &str) -> CaseRes
                     result.mismatches.push(Mismatch {
                         field: path.clone(),
                         expected: show(want),
-                        actual: got.map(show).unwrap_or_else(|| "(missing)".into()),
+                        actual: got.map(show).unwrap_or_else(|| {
+                            crate::case_check::expect_not_found(rs.compiled(), path)
+                        }),
                         explanation: find_node(&trace, leaf)
                             .map(|n| render_tree(std::slice::from_ref(n))),
                     });
@@ -273,41 +275,67 @@ pub fn run_paths(paths: &[PathBuf], limits: &Limits) -> std::io::Result<TestRepo
     Ok(report)
 }
 
-/// Renders results for people: failures in full, then a summary line.
+/// Text from a case file as a terminal shows it: control characters (an escape sequence
+/// that would recolour or clear the screen, a bell, a carriage return) and the invisible
+/// bidirectional overrides are written as `\u{1b}`, so a case name cannot forge output.
+fn term_escape(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Renders results for people: failures in full, then a summary line. Text from case files
+/// is escaped ([`term_escape`]).
 pub fn render_human(report: &TestReport) -> String {
     let mut out = String::new();
     let mut current = "";
+    let esc = term_escape;
     for r in &report.results {
         if r.ruleset != current {
             current = &r.ruleset;
-            out.push_str(&format!("\n{current}\n"));
+            out.push_str(&format!("\n{}\n", esc(current)));
         }
         out.push_str(&format!(
             "  {} {}\n",
             if r.passed { "ok  " } else { "FAIL" },
-            r.name
+            esc(&r.name)
         ));
         if r.passed {
             continue;
         }
-        out.push_str(&format!("       in {}\n", r.file));
+        out.push_str(&format!("       in {}\n", esc(&r.file)));
         if let Some(s) = &r.source {
-            out.push_str(&format!("       source: {s}\n"));
+            out.push_str(&format!("       source: {}\n", esc(s)));
         }
         for m in &r.mismatches {
             out.push_str(&format!(
                 "       {}: expected {}, got {}\n",
-                m.field, m.expected, m.actual
+                esc(&m.field),
+                esc(&m.expected),
+                esc(&m.actual)
             ));
             if let Some(e) = &m.explanation {
                 for line in e.lines() {
-                    out.push_str(&format!("         {line}\n"));
+                    out.push_str(&format!("         {}\n", esc(line)));
                 }
             }
         }
         if let Some(e) = &r.error {
             for line in e.lines() {
-                out.push_str(&format!("       {line}\n"));
+                out.push_str(&format!("       {}\n", esc(line)));
             }
         }
     }

@@ -513,6 +513,89 @@ pub fn round_div(
     from_parts(q, k)
 }
 
+/// Why a number's text has no exact decimal value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotExact {
+    /// Not plain decimal text: an optional sign, digits, an optional point and digits.
+    Syntax,
+    /// More digits than a decimal holds exactly: its significant digits and fraction digits
+    /// (leading and trailing zeros not counted).
+    TooManyDigits {
+        /// Digits from the first non-zero one to the last non-zero one.
+        significant: usize,
+        /// Digits after the point, up to the last non-zero one.
+        fraction: usize,
+    },
+}
+
+impl NotExact {
+    /// What is wrong, after the number: "has 31 significant digits; …".
+    pub fn why(self) -> String {
+        match self {
+            NotExact::Syntax => "is not a decimal number".into(),
+            NotExact::TooManyDigits { fraction, .. } if fraction > 28 => format!(
+                "has {fraction} fraction digits, more than the 28 an exact decimal holds"
+            ),
+            NotExact::TooManyDigits { significant, .. } => format!(
+                "has {significant} significant digits, too many for an exact decimal (at most 28 significant digits)"
+            ),
+        }
+    }
+}
+
+/// Parses plain decimal text (an optional sign, digits, an optional point and digits; no
+/// exponent, no separators) to its exact value, or says why it has none. rust_decimal's own
+/// parser rounds past 28 digits; this one refuses instead. Zeros that carry no value
+/// (`0.1000…0` with 30 zeros) are dropped rather than refused. Linear in the text.
+pub fn parse_exact(t: &str) -> Result<Decimal, NotExact> {
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, t.get(1..).unwrap_or("")),
+        Some(b'+') => (false, t.get(1..).unwrap_or("")),
+        _ => (false, t),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
+        return Err(NotExact::Syntax);
+    }
+    let int = int.trim_start_matches('0');
+    // The digits as written (`12.50` keeps its scale), else without trailing zeros.
+    let exact = |frac: &str| -> Option<Decimal> {
+        let sig = if int.is_empty() {
+            frac.trim_start_matches('0').len()
+        } else {
+            int.len() + frac.len()
+        };
+        if frac.len() > 28 || sig > 29 {
+            return None;
+        }
+        // At most 29 digits: the mantissa fits an i128; a decimal holds it below 2^96.
+        let mut m: i128 = 0;
+        for b in int.bytes().chain(frac.bytes()) {
+            m = m * 10 + i128::from(b - b'0');
+        }
+        (m <= MAX_MANTISSA)
+            .then(|| Decimal::from_i128_with_scale(if neg { -m } else { m }, frac.len() as u32))
+    };
+    let trimmed = frac.trim_end_matches('0');
+    exact(frac)
+        .or_else(|| exact(trimmed))
+        .ok_or(NotExact::TooManyDigits {
+            significant: if int.is_empty() {
+                trimmed.trim_start_matches('0').len()
+            } else {
+                int.len() + trimmed.len()
+            },
+            fraction: trimmed.len(),
+        })
+}
+
+/// A rate written as a percentage (`12.5` of `12.5%`) as a fraction (`0.125`), exactly, or
+/// `None` when the fraction needs more than 28 fraction digits.
+pub fn percent_to_fraction(p: Decimal) -> Option<Decimal> {
+    from_parts(p.mantissa(), p.scale() + 2).ok()
+}
+
 #[cfg(test)]
 mod exact_tests {
     use super::*;
@@ -580,6 +663,64 @@ mod exact_tests {
         assert_eq!(
             round_div(d("501"), d("2"), d("1"), RoundMode::HalfUp),
             Ok(d("251"))
+        );
+    }
+
+    #[test]
+    fn text_is_read_exactly_or_refused() {
+        assert_eq!(
+            parse_exact("12.50").map(|x| x.to_string()),
+            Ok("12.50".into())
+        );
+        assert_eq!(parse_exact("-0.5"), Ok(d("-0.5")));
+        assert_eq!(parse_exact("+3"), Ok(d("3")));
+        assert_eq!(parse_exact(".5"), Ok(d("0.5")));
+        assert_eq!(
+            parse_exact("0.0000000000000000000000000001"),
+            Ok(Decimal::new(1, 28))
+        );
+        // Zeros that carry no value are no reason to refuse.
+        assert_eq!(
+            parse_exact("1.000000000000000000000000000000000"),
+            Ok(d("1"))
+        );
+        assert_eq!(
+            parse_exact("0000000000000000000000000000000000000007"),
+            Ok(d("7"))
+        );
+        // The largest decimal, 29 digits, is exact.
+        assert_eq!(
+            parse_exact("79228162514264337593543950335"),
+            Ok(Decimal::MAX)
+        );
+        // rust_decimal's `parse` rounds each of these.
+        for (t, significant, fraction) in [
+            ("1.1234567890123456789012345678901", 32, 31),
+            ("100.12345678901234567890123456789", 32, 29),
+            ("7922816251426433759354395033.51", 30, 2),
+            ("79228162514264337593543950336", 29, 0),
+            ("0.00000000000000000000000000001", 1, 29),
+            ("123456789012345678901234567890", 30, 0),
+        ] {
+            assert_eq!(
+                parse_exact(t),
+                Err(NotExact::TooManyDigits {
+                    significant,
+                    fraction
+                }),
+                "{t}"
+            );
+        }
+        for t in [
+            "", "-", ".", "1e5", "1.2.3", "1_000", " 1", "--1", "1-2", "１",
+        ] {
+            assert_eq!(parse_exact(t), Err(NotExact::Syntax), "{t:?}");
+        }
+        assert_eq!(percent_to_fraction(d("12.5")), Some(d("0.125")));
+        assert_eq!(percent_to_fraction(Decimal::new(1, 28)), None);
+        assert_eq!(
+            percent_to_fraction(Decimal::new(1, 26)),
+            Some(Decimal::new(1, 28))
         );
     }
 }

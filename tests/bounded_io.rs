@@ -155,6 +155,28 @@ fn extends_must_name_a_ruleset_directory() {
     let out = rulec(&["check", s(&child)]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("rulec::E0108"), "{}", text(&out));
+    // A file outside the tree (`/etc/passwd`): named for what it is, its contents never
+    // shown.
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, "root:x:0:0:SECRET-CONTENT\n").expect("write");
+    std::fs::write(
+        child.join("rules.rulec"),
+        format!(
+            "ruleset \"child\" extends \"{}\"\nparam q: money = 2 cite assumed\n",
+            secret.display()
+        ),
+    )
+    .expect("write");
+    let out = rulec(&["check", s(&child)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("rulec::E0108")
+            && t.contains("is not a directory holding a ruleset header")
+            && !t.contains("does not exist")
+            && !t.contains("SECRET-CONTENT"),
+        "{t}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

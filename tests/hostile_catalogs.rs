@@ -297,6 +297,10 @@ fn a_gbk_file_gets_a_hint_naming_gbk() {
     );
     let all = rulec::diag::render_human(&errors(&r), &r.map, false);
     assert!(all.contains("iconv -f GBK -t UTF-8"), "{all}");
+    assert_eq!(
+        errors(&r)[0].message,
+        "the file is not valid UTF-8 but looks like GBK: 4 GBK characters (8 bytes); the first byte that is not UTF-8 is at offset 16"
+    );
     // Bytes that are not GBK either get the plain message.
     let r = expect(
         "latin",
@@ -304,6 +308,21 @@ fn a_gbk_file_gets_a_hint_naming_gbk() {
         b"code,name\nXA001,caf\xe9\n",
         &[Code::InvalidUtf8],
         "not valid UTF-8",
+    );
+    assert_eq!(
+        errors(&r)[0].message,
+        "the file is not valid UTF-8: 1 bad byte at offset 19"
+    );
+    let r = expect(
+        "latin-3",
+        "code: text key, name: text",
+        b"code,name\nXA001,caf\xe9 cr\xe8me br\xfbl\xe9e\n",
+        &[Code::InvalidUtf8],
+        "not valid UTF-8",
+    );
+    assert_eq!(
+        errors(&r)[0].message,
+        "the file is not valid UTF-8: 4 bad bytes, the first at offset 19"
     );
     let all = rulec::diag::render_human(&errors(&r), &r.map, false);
     assert!(!all.contains("GBK"), "{all}");
@@ -649,4 +668,230 @@ fn a_header_of_200_000_columns_checks_in_linear_time() {
         "{}",
         rulec::diag::render_human(&errs, &r.map, false)
     );
+}
+
+/// Line and column (in characters) of a diagnostic.
+fn place(r: &CheckReport, d: &Diagnostic) -> (usize, usize) {
+    let span = d.span.expect("a place");
+    r.map
+        .get(span.file)
+        .map(|f| f.line_col(span.start))
+        .unwrap_or((0, 0))
+}
+
+#[test]
+fn every_number_cell_is_exact_or_refused() {
+    // rust_decimal's parser rounds each of these; rulec refuses them at the cell.
+    let columns = "code: text key, b_share: rate(28)?, price_cap: money(28)?";
+    for (name, row, col, text) in [
+        (
+            "share-31-digits",
+            "X2,33.33333333333333333333333333333%,",
+            4,
+            "has 29 fraction digits, more than the 28 an exact decimal holds",
+        ),
+        (
+            "share-below-1e-28",
+            "X3,0.0000000000000000000000000001%,",
+            4,
+            "has 30 fraction digits, more than the 28 an exact decimal holds",
+        ),
+        (
+            "cap-31-fraction-digits",
+            "X2,,1.1234567890123456789012345678901",
+            5,
+            "has 31 fraction digits",
+        ),
+        (
+            "cap-30-digits",
+            "X4,,7922816251426433759354395033.51",
+            5,
+            "has 30 significant digits, too many for an exact decimal (at most 28 significant digits)",
+        ),
+        (
+            "cap-above-max",
+            "X5,,79228162514264337593543950336",
+            5,
+            "has 29 significant digits",
+        ),
+    ] {
+        let csv = format!("code,b_share,price_cap\n{row}\n");
+        let r = expect(name, columns, csv.as_bytes(), &[Code::CellTooPrecise], "E0514");
+        let errs = errors(&r);
+        assert_eq!(place(&r, &errs[0]), (2, col), "{name}");
+        assert!(errs[0].message.contains(text), "{name}: {}", errs[0].message);
+    }
+    // Exact values with many digits are kept, digit for digit; zeros that carry no value
+    // are no reason to refuse.
+    let dir = ruleset(
+        "exact-many-digits",
+        "code: text key, d: decimal(28), m: money",
+        "drugs.csv",
+        b"code,d,m\nX1,0.1234567890123456789012345678,79228162514264337593543950335\nX2,1.000000000000000000000000000000000,12.50\n",
+    );
+    let r = check(&dir);
+    assert_eq!(rows(&r), 2);
+    let cat = r.rulesets[0].1.catalogs[0].clone();
+    let cell = |row: usize, col: usize| format!("{:?}", cat.rows[row].cells[col]);
+    assert_eq!(cell(0, 1), "Decimal(0.1234567890123456789012345678)");
+    assert_eq!(cell(0, 2), "Money(Money(79228162514264337593543950335))");
+    assert_eq!(cell(1, 1), "Decimal(1)");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cells_carry_at_most_their_columns_fraction_digits() {
+    // Money is in fen unless the column declares finer; decimals and rates carry 4 (a rate
+    // as a fraction); trailing zeros carry none.
+    for (name, columns, row, text) in [
+        (
+            "cap-in-li",
+            COLUMNS,
+            "XA003,B,,0.001",
+            "column `price_cap`: `0.001` has 3 fraction digits; an amount is in fen (2 digits) unless the column declares finer, e.g. `money(4)`",
+        ),
+        (
+            "share-5-digits",
+            COLUMNS,
+            "XA003,B,12.345%,",
+            "column `b_share`: `12.345%` has 5 fraction digits as a fraction, more than the 4 this column allows",
+        ),
+        (
+            "price-5-digits",
+            "code: text key, class: Class, b_share: rate?, price_cap: money(4)?",
+            "XA003,B,,0.01251",
+            "`0.01251` has 5 fraction digits, more than the 4 this column allows",
+        ),
+        (
+            "share-7-digits",
+            "code: text key, class: Class, b_share: rate(6)?, price_cap: money?",
+            "XA003,B,12.34567%,",
+            "has 7 fraction digits as a fraction, more than the 6 this column allows",
+        ),
+    ] {
+        let csv = format!("code,class,b_share,price_cap\n{row}\n");
+        let r = expect(name, columns, csv.as_bytes(), &[Code::CellTooPrecise], "E0514");
+        assert_eq!(place(&r, &errors(&r)[0]).0, 2, "{name}");
+        assert!(errors(&r)[0].message.contains(text), "{name}: {}", errors(&r)[0].message);
+        assert!(
+            errors(&r)[0].help.as_deref().unwrap_or("").contains("declare it on the type"),
+            "{name}"
+        );
+    }
+    let dir = ruleset(
+        "declared-digits",
+        "code: text key, class: Class, b_share: rate(6)?, price_cap: money(4)?",
+        "drugs.csv",
+        b"code,class,b_share,price_cap\nX1,A,12.3456%,0.0125\nX2,B,12.34%,3.0000000\nX3,C,,1.00\n",
+    );
+    assert_eq!(rows(&check(&dir)), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+    // A decimal column: 4 digits by default.
+    expect(
+        "decimal-5-digits",
+        "code: text key, factor: decimal",
+        b"code,factor\nX1,1.2345\nX2,1.23456\n",
+        &[Code::CellTooPrecise],
+        "`1.23456` has 5 fraction digits, more than the 4",
+    );
+    // Inline rows are held to their columns' digits too.
+    let dir = scratch("inline-digits");
+    std::fs::write(
+        dir.join("rules.rulec"),
+        format!("{HEAD}catalog fees {{ code: text key, fee: money, unit: money(4) }} rows {{ [\"GH001\", 0.001, 0.0001] [\"GH002\", 0.01, 0.00001] }} cite assumed\noutput listed: bool = claim.code in fees\n"),
+    )
+    .expect("rules");
+    let r = check(&dir);
+    let errs = errors(&r);
+    let got: Vec<(Code, (usize, usize))> = errs.iter().map(|d| (d.code, place(&r, d))).collect();
+    assert_eq!(
+        got,
+        vec![
+            (Code::CellTooPrecise, (5, 78)),
+            (Code::CellTooPrecise, (5, 109))
+        ],
+        "{}",
+        rulec::diag::render_human(&errs, &r.map, false)
+    );
+    assert!(errs[0].message.contains("`0.001` has 3 fraction digits"));
+    assert!(errs[1]
+        .message
+        .contains("`0.00001` has 5 fraction digits, more than the 4"));
+    // Digits go on number types only.
+    expect(
+        "digits-on-text",
+        "code: text(4) key, price_cap: money",
+        b"code,price_cap\nX1,1\n",
+        &[Code::BadDigits],
+        "`text` has no fraction digits to bound",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn series_values_are_exact_and_within_their_digits() {
+    let dir = scratch("series-digits");
+    let write = |decl: &str, csv: &str| {
+        std::fs::write(
+            dir.join("rules.rulec"),
+            format!("{HEAD}{decl}\noutput c: decimal = cpi[2024]\n"),
+        )
+        .expect("rules");
+        std::fs::write(dir.join("cpi.csv"), csv).expect("csv");
+        let r = check(&dir);
+        let errs = errors(&r);
+        let got: Vec<(Code, (usize, usize), String)> = errs
+            .iter()
+            .map(|d| (d.code, place(&r, d), d.message.clone()))
+            .collect();
+        got
+    };
+    let from_file = "series cpi: decimal by year from \"cpi.csv\" cite assumed";
+    assert_eq!(
+        write(from_file, "year,value\n2024,100.12345678901234567890123456789\n"),
+        vec![(
+            Code::CellTooPrecise,
+            (2, 6),
+            "column `value`: `100.12345678901234567890123456789` has 29 fraction digits, more than the 28 an exact decimal holds".to_string()
+        )]
+    );
+    assert_eq!(
+        write(from_file, "year,value\n2023,100.2\n2024,100.12345\n"),
+        vec![(
+            Code::CellTooPrecise,
+            (3, 6),
+            "column `value`: `100.12345` has 5 fraction digits, more than the 4 this column allows"
+                .to_string()
+        )]
+    );
+    let six = "series cpi: decimal(6) by year from \"cpi.csv\" cite assumed";
+    assert_eq!(
+        write(six, "year,value\n2023,100.2\n2024,100.12345\n"),
+        vec![]
+    );
+    let inline = "series cpi: decimal by year { 2023 = 100.2, 2024 = 100.12345 } cite assumed";
+    let got = write(inline, "");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].0, got[0].1), (Code::CellTooPrecise, (5, 52)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn table_and_band_literals_are_exact_or_refused() {
+    // 40 digits: rust_decimal's parser would round this to 28.
+    for decl in [
+        "param x: decimal = 12345678901234567890.12345678901234567890 cite assumed",
+        "table t(k: int): decimal { 1 => 12345678901234567890.12345678901234567890 } cite assumed",
+        "bands b { 0 .. 1000 => 50%, 1000 .. => 12345678901234567890.12345678901234567890% } cite assumed",
+    ] {
+        let dir = scratch("literal-digits");
+        std::fs::write(dir.join("rules.rulec"), format!("{HEAD}{decl}\n")).expect("rules");
+        let r = check(&dir);
+        let codes: Vec<Code> = errors(&r).iter().map(|d| d.code).collect();
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| *c == Code::NumberTooLarge),
+            "{decl}: {codes:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

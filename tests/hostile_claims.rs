@@ -132,6 +132,18 @@ fn corpus() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "accumulators.outpatient_poolng_paid: the ruleset keeps no accumulator `outpatient_poolng_paid`; did you mean `outpatient_pooling_paid`?",
         ),
         (
+            "a 30-digit amount field (string)",
+            GOOD.replace("\"1200\"", "\"123456789012345678901234567890\""),
+            "rulec::E0710",
+            "items[0].unit_price: \"123456789012345678901234567890\" has too many digits for an exact amount: 30 significant digits; an exact decimal holds at most 28",
+        ),
+        (
+            "a 31-digit amount field (number)",
+            GOOD.replace("\"1200\"", "123456789012345678901234567890.5"),
+            "rulec::E0710",
+            "items[0].unit_price: 123456789012345678901234567890.5 has too many digits for an exact amount: 31 significant digits",
+        ),
+        (
             "bad UTF-8 escape",
             GOOD.replace("\"h\"", "\"\\ud800\""),
             "rulec::E0710",

@@ -243,6 +243,71 @@ fn the_header_must_match_its_directory() {
     assert!(errors(&check(&dir)).is_empty());
 }
 
+#[test]
+fn every_part_of_the_header_must_match_its_directory() {
+    // A tree like the shipped one: `shandong` and `shandong/zibo` below it.
+    let root = scratch("header-parts");
+    let province = root.join("shandong");
+    let city = province.join("zibo");
+    std::fs::create_dir_all(&city).expect("mkdir");
+    std::fs::write(
+        province.join("p.rulec"),
+        "ruleset \"shandong\"\nrecord Claim { date: date, amount: money }\ninput claim: Claim\nas_of claim.date\noutput pay: money = claim.amount\n",
+    )
+    .expect("write");
+    let write_city = |header: &str| {
+        std::fs::write(
+            city.join("c.rulec"),
+            format!("ruleset \"{header}\" extends \"..\"\noutput twice: money = claim.amount + claim.amount\n"),
+        )
+        .expect("write");
+    };
+    // The province part names another directory.
+    write_city("jilin/zibo");
+    let report = check(&root);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    assert_eq!(errs[0].code, Code::HeaderMismatch);
+    assert_eq!(place(&report, &errs[0]).3, "\"jilin/zibo\"");
+    assert!(errs[0]
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("`ruleset \"shandong/zibo\"`"));
+    // A short name below its parent: the parent's name and the path from it.
+    write_city("zibo");
+    let report = check(&root);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    assert_eq!(errs[0].code, Code::HeaderMismatch);
+    assert!(
+        errs[0]
+            .message
+            .contains("below its parent `shandong`: its name is `shandong/zibo`"),
+        "{}",
+        errs[0].message
+    );
+    // Routed from the root, the header is the path under it, or the claim is refused: the
+    // settlement never names a ruleset the region did not route to.
+    let router = rulec::api::Router::new(&root, rulec::limits::Limits::default());
+    let claim = serde_json::json!({ "insured": { "region": "shandong/zibo" }, "date": "2024-01-01", "amount": "1.00" });
+    let err = router.route(&claim).expect_err("a wrong header is refused");
+    assert!(
+        err.diagnostics
+            .iter()
+            .any(|d| d.code == Code::HeaderMismatch
+                && d.message
+                    .contains("the ruleset is `shandong/zibo` under the root")),
+        "{}",
+        err.render_human()
+    );
+    write_city("shandong/zibo");
+    assert!(errors(&check(&root)).is_empty());
+    let router = rulec::api::Router::new(&root, rulec::limits::Limits::default());
+    let rs = router.route(&claim).expect("routed");
+    assert_eq!(rs.compiled().name, "shandong/zibo");
+}
+
 /// A small ruleset with one test file.
 fn ruleset_with_cases(name: &str, cases: &str) -> PathBuf {
     let dir = scratch(name).join("demo");
@@ -357,6 +422,74 @@ fn rulec_test_names_a_value_that_does_not_exist() {
         m.actual,
         "(the ruleset has no value named `deductable`; did you mean `deductible`?)"
     );
+}
+
+#[test]
+fn rulec_test_names_a_settlement_field_that_does_not_exist() {
+    let dir = ruleset_with_cases(
+        "unknown-expect",
+        r#"{"name": "typo", "claim": {"date": "2024-01-01", "visit": "outpatient", "amount": "1000"},
+            "expect": {"funds.pol": "640.00", "above": "800.00", "patient_pays": "360.00"}}"#,
+    );
+    let report = rulec::testing::run_paths(&[dir], &Limits::default()).expect("runs");
+    let got: Vec<(&str, &str)> = report.results[0]
+        .mismatches
+        .iter()
+        .map(|m| (m.field.as_str(), m.actual.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "above",
+                "(no such value in the settlement: `above` is an intermediate value; move it to `expect_values`)"
+            ),
+            ("funds.pol", "(no such value; did you mean `funds.pool`?)"),
+        ]
+    );
+    let human = rulec::testing::render_human(&report);
+    assert!(
+        human.contains(
+            "funds.pol: expected 640.00, got (no such value; did you mean `funds.pool`?)"
+        ),
+        "{human}"
+    );
+}
+
+#[test]
+fn human_test_output_escapes_control_characters() {
+    let report = rulec::testing::TestReport {
+        results: vec![rulec::testing::CaseResult {
+            ruleset: "r\u{1b}]0;title\u{7}".into(),
+            file: "f.json".into(),
+            name: "clear \u{1b}[2J bell \u{7} cr \r rtl \u{202E}x".into(),
+            source: Some("src \u{1b}[31m".into()),
+            passed: false,
+            mismatches: vec![rulec::testing::Mismatch {
+                field: "funds.\u{1b}[1mx".into(),
+                expected: "1".into(),
+                actual: "2".into(),
+                explanation: None,
+            }],
+            error: Some("line one\nline \u{1b}[31mtwo".into()),
+        }],
+    };
+    let human = rulec::testing::render_human(&report);
+    assert!(
+        !human
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202E}'),
+        "raw control characters: {human:?}"
+    );
+    for shown in [
+        "clear \\u{1b}[2J bell \\u{7} cr \\u{d} rtl \\u{202e}x",
+        "r\\u{1b}]0;title\\u{7}",
+        "source: src \\u{1b}[31m",
+        "funds.\\u{1b}[1mx: expected 1, got 2",
+        "line \\u{1b}[31mtwo",
+    ] {
+        assert!(human.contains(shown), "{shown:?} in {human}");
+    }
 }
 
 #[test]

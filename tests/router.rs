@@ -94,7 +94,25 @@ fn routed_rulesets_settle_like_rulesets_loaded_alone() {
                 .map(|s| alone.settlement_json(&s));
             match (a, b) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{dir}: {claim}"),
-                (Err(a), Err(b)) => assert_eq!(a.to_json(), b.to_json(), "{dir}: {claim}"),
+                (Err(a), Err(b)) => {
+                    // The same diagnostics; routed from a region more specific than the
+                    // ruleset, "covers no claims" also says so.
+                    assert_eq!(a.diagnostics.len(), b.diagnostics.len(), "{dir}: {claim}");
+                    for (x, y) in a.diagnostics.iter().zip(&b.diagnostics) {
+                        // (File ids differ: the router's loader holds every tree's files.)
+                        let at = |d: &rulec::diag::Diagnostic| d.span.map(|s| (s.start, s.end));
+                        assert_eq!((x.code, at(x)), (y.code, at(y)), "{dir}: {claim}");
+                        if x.message != y.message {
+                            assert_eq!(x.code, rulec::diag::Code::NotCovered);
+                            assert!(
+                                x.message.starts_with(&y.message)
+                                    && x.message.contains("has no ruleset of its own"),
+                                "{dir}: {}",
+                                x.message
+                            );
+                        }
+                    }
+                }
                 (a, b) => panic!("{dir}: routed {:?} but alone {:?}", a.is_ok(), b.is_ok()),
             }
             compared += 1;
@@ -125,4 +143,59 @@ fn region_memo_is_bounded_and_stays_right() {
             );
         }
     }
+}
+
+#[test]
+fn a_region_that_falls_back_to_its_province_is_named_with_a_suggestion() {
+    let router = Router::new("rulesets", Limits::default());
+    let text =
+        std::fs::read_to_string("rulesets/shandong/binzhou/claims/outpatient.json").expect("claim");
+    let mut claim: serde_json::Value = serde_json::from_str(&text).expect("json");
+    claim
+        .as_object_mut()
+        .expect("object")
+        .remove("accumulators");
+    for (region, suggestion) in [
+        ("shandong/binzhuo", Some("shandong/binzhou")),
+        ("shandong/binzhou ", Some("shandong/binzhou")),
+        ("shandong/jinan", None),
+    ] {
+        claim["insured"]["region"] = serde_json::json!(region);
+        let rs = router.route(&claim).expect("routed to the province");
+        assert_eq!(rs.name(), "shandong");
+        let err = rs
+            .evaluate(&claim, &EvalOptions::default())
+            .expect_err("the province covers no claim");
+        let d = &err.diagnostics[0];
+        assert_eq!(d.code, rulec::diag::Code::NotCovered);
+        assert!(
+            d.message.contains(&format!(
+                "the claim's region {region:?} has no ruleset of its own, so it was routed to `shandong`"
+            )),
+            "{}",
+            d.message
+        );
+        let help = d.help.as_deref().unwrap_or("");
+        match suggestion {
+            Some(s) => assert!(
+                help.starts_with(&format!("did you mean the region `{s}`?")),
+                "{help}"
+            ),
+            None => assert!(!help.contains("did you mean"), "{help}"),
+        }
+        // The bytes path says the same.
+        let bytes = serde_json::to_vec(&claim).expect("bytes");
+        let err = router
+            .route_bytes(&bytes)
+            .and_then(|rs| rs.evaluate_bytes(&bytes, &EvalOptions::default()))
+            .expect_err("refused");
+        assert_eq!(err.diagnostics[0].message, d.message);
+    }
+    // A region with a ruleset of its own is not a fallback.
+    claim["insured"]["region"] = serde_json::json!("shandong");
+    let err = router
+        .route(&claim)
+        .and_then(|rs| rs.evaluate(&claim, &EvalOptions::default()))
+        .expect_err("shandong covers no claims");
+    assert!(!err.diagnostics[0].message.contains("routed to"));
 }

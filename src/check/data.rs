@@ -8,7 +8,7 @@ use crate::load::DataFile;
 use crate::source::Span;
 use crate::syntax::ast::{self, Decl, Lit, LitExpr, RowSource, SeriesSource};
 use crate::types::{Show, Type};
-use crate::value::{Date, Money, Period, Rate, Value};
+use crate::value::{parse_exact, percent_to_fraction, Date, Money, NotExact, Period, Rate, Value};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -403,8 +403,16 @@ impl Checker<'_> {
         }
     }
 
-    /// Parses one CSV cell as a value of a column type.
-    fn cell_value(&mut self, text: &str, ty: &Type, span: Span, column: &str) -> Option<Value> {
+    /// Parses one CSV cell as a value of a column type, exactly, within the column's
+    /// fraction digits (`digits`, or the type's default).
+    fn cell_value(
+        &mut self,
+        text: &str,
+        ty: &Type,
+        digits: Option<u32>,
+        span: Span,
+        column: &str,
+    ) -> Option<Value> {
         let t = text.trim();
         let bad = |c: &mut Self, expected: &str| {
             c.err(
@@ -462,18 +470,23 @@ impl Checker<'_> {
                 if t.is_empty() {
                     Some(Value::None)
                 } else {
-                    self.cell_value(text, inner, span, column)
+                    self.cell_value(text, inner, digits, span, column)
                 }
             }
             _ if t.is_empty() => bad(self, &format!("{} (the cell is empty)", Show(ty, &self.rs))),
             Type::Text => Some(Value::Text(Arc::from(t))),
-            Type::Money => match parse_decimal(t) {
-                Some(d) => Some(Value::Money(Money(d))),
-                None => bad(self, "an amount"),
-            },
-            Type::Decimal => match parse_decimal(t) {
-                Some(d) => Some(Value::Decimal(d)),
-                None => bad(self, "a decimal"),
+            Type::Money | Type::Decimal => match parse_exact(t) {
+                Ok(d) => {
+                    let v = if *ty == Type::Money {
+                        Value::Money(Money(d))
+                    } else {
+                        Value::Decimal(d)
+                    };
+                    self.within_digits(&v, t, digits, span, column).then_some(v)
+                }
+                Err(NotExact::Syntax) if *ty == Type::Money => bad(self, "an amount"),
+                Err(NotExact::Syntax) => bad(self, "a decimal"),
+                Err(why) => self.inexact_cell(t, why, span, column),
             },
             Type::Int => match t.parse::<i64>() {
                 Ok(i) => Some(Value::Int(i)),
@@ -481,11 +494,11 @@ impl Checker<'_> {
             },
             Type::Rate => {
                 let Some(p) = t.strip_suffix('%') else {
-                    let hint = match parse_decimal(t) {
-                        Some(_) => format!(
+                    let hint = match parse_exact(t) {
+                        Err(NotExact::Syntax) => "write a rate such as `10%`".to_string(),
+                        _ => format!(
                             "write the rate with a percent sign, `{t}%`; a bare number is ambiguous (is `0.1` 10% or 0.1%?)"
                         ),
-                        None => "write a rate such as `10%`".to_string(),
                     };
                     self.err(
                         Diagnostic::new(
@@ -500,9 +513,28 @@ impl Checker<'_> {
                     );
                     return None;
                 };
-                match parse_decimal(p.trim()).and_then(|d| d.checked_div(Decimal::ONE_HUNDRED)) {
-                    Some(d) => Some(Value::Rate(Rate(d))),
-                    None => bad(self, "a rate such as `10%`"),
+                let pct = match parse_exact(p.trim()) {
+                    Ok(d) => d,
+                    Err(NotExact::Syntax) => return bad(self, "a rate such as `10%`"),
+                    Err(why) => return self.inexact_cell(t, why, span, column),
+                };
+                // As a fraction, 2 more fraction digits: beyond 28 it is not exact, and
+                // then beyond any column's digits too.
+                let fraction = pct.normalize().scale() as usize + 2;
+                match percent_to_fraction(pct) {
+                    Some(d) => {
+                        let v = Value::Rate(Rate(d));
+                        self.within_digits(&v, t, digits, span, column).then_some(v)
+                    }
+                    None => self.inexact_cell(
+                        t,
+                        NotExact::TooManyDigits {
+                            significant: 0,
+                            fraction,
+                        },
+                        span,
+                        column,
+                    ),
                 }
             }
             Type::Bool => {
@@ -532,6 +564,65 @@ impl Checker<'_> {
         }
     }
 
+    /// A number cell with more digits than an exact decimal holds: refused, never rounded.
+    fn inexact_cell(&mut self, t: &str, why: NotExact, span: Span, column: &str) -> Option<Value> {
+        self.err(
+            Diagnostic::new(
+                Code::CellTooPrecise,
+                span,
+                format!("column `{column}`: `{}` {}", shorten(t), why.why()),
+            )
+            .label("more digits than an exact decimal holds")
+            .help("rulec never rounds a catalog or series value: write the number the policy gives, with at most 28 significant digits"),
+        );
+        None
+    }
+
+    /// True when a money, decimal or rate value of a catalog or series cell carries no more
+    /// fraction digits than its column allows (`money(4)`), or the type's default: money in
+    /// fen (2), decimals and rates 4 (a rate as a fraction, so `12.34%` is 4), as a claim's
+    /// fields. Trailing zeros carry no precision. Otherwise an error at the cell.
+    fn within_digits(
+        &mut self,
+        v: &Value,
+        shown: &str,
+        digits: Option<u32>,
+        span: Span,
+        column: &str,
+    ) -> bool {
+        let (d, ty) = match v {
+            Value::Money(m) => (m.0, "money"),
+            Value::Rate(r) => (r.0, "rate"),
+            Value::Decimal(d) => (*d, "decimal"),
+            _ => return true,
+        };
+        let max = digits.unwrap_or(if ty == "money" { 2 } else { 4 });
+        let n = d.normalize().scale();
+        if n <= max {
+            return true;
+        }
+        let shown = shorten(shown);
+        let message = match ty {
+            "money" if max == 2 => format!(
+                "column `{column}`: `{shown}` has {n} fraction digits; an amount is in fen (2 digits) unless the column declares finer, e.g. `money(4)`"
+            ),
+            "rate" => format!(
+                "column `{column}`: `{shown}` has {n} fraction digits as a fraction, more than the {max} this column allows"
+            ),
+            _ => format!(
+                "column `{column}`: `{shown}` has {n} fraction digits, more than the {max} this column allows"
+            ),
+        };
+        self.err(
+            Diagnostic::new(Code::CellTooPrecise, span, message)
+                .label(format!("at most {max} fraction digits"))
+                .help(format!(
+                    "if the policy gives this precision, declare it on the type, e.g. `{ty}({n})`; rulec never rounds a catalog or series value"
+                )),
+        );
+        false
+    }
+
     pub(crate) fn build_catalog(
         &mut self,
         decl: &Decl,
@@ -543,9 +634,13 @@ impl Checker<'_> {
     ) -> Arc<ir::Catalog> {
         let cols: Vec<Column> = columns
             .iter()
-            .map(|c| Column {
-                name: c.name.name.clone(),
-                ty: self.resolve_type(&c.ty),
+            .map(|c| {
+                let (ty, digits) = self.field_type(&c.ty);
+                Column {
+                    name: c.name.name.clone(),
+                    ty,
+                    digits,
+                }
             })
             .collect();
         // Shared across the router's chains: a parent's catalog is built once.
@@ -702,6 +797,8 @@ impl Checker<'_> {
                         .map(|(l, c)| {
                             let before = self.diags.len();
                             let v = self.lit_value(l, &c.ty);
+                            let shown = number_text(&v);
+                            self.within_digits(&v, &shown, c.digits, l.span, &c.name);
                             if !self.check_range(&v, l.span, &c.name) {
                                 // The range error says it all; no "above 100%" warning too.
                                 let mut i = before;
@@ -901,7 +998,7 @@ impl Checker<'_> {
                 };
                 let before = self.diags.len();
                 let v = self
-                    .cell_value(&cell.text, &c.ty, cell.span, &c.name)
+                    .cell_value(&cell.text, &c.ty, c.digits, cell.span, &c.name)
                     .filter(|v| self.check_range(v, cell.span, &c.name));
                 shown.apply(&mut self.diags, before, ci, &c.name);
                 match v {
@@ -919,7 +1016,7 @@ impl Checker<'_> {
                 }
                 let name = if is_from { "valid_from" } else { "valid_until" };
                 let before = self.diags.len();
-                let v = self.cell_value(&cell.text, &Type::Date, cell.span, name);
+                let v = self.cell_value(&cell.text, &Type::Date, None, cell.span, name);
                 shown.apply(
                     &mut self.diags,
                     before,
@@ -1161,7 +1258,7 @@ impl Checker<'_> {
         source: &SeriesSource,
         cite: Option<&ast::Citation>,
     ) -> ir::Series {
-        let ty = self.resolve_type(ty);
+        let (ty, digits) = self.field_type(ty);
         let mut values: BTreeMap<i64, (Value, Span)> = BTreeMap::new();
         let mut add = |c: &mut Self, year: i64, span: Span, v: Value| {
             if let Some((_, first)) = values.get(&year) {
@@ -1182,7 +1279,10 @@ impl Checker<'_> {
             SeriesSource::Inline(entries) => {
                 for (year, span, lit) in entries {
                     let v = self.lit_value(lit, &ty);
-                    add(self, *year, *span, v);
+                    let shown = number_text(&v);
+                    if self.within_digits(&v, &shown, digits, lit.span, "value") {
+                        add(self, *year, *span, v);
+                    }
                 }
             }
             SeriesSource::File(rel, span) => {
@@ -1240,8 +1340,8 @@ impl Checker<'_> {
                                 );
                                 continue;
                             };
-                            let year = self.cell_value(&yc.text, &Type::Int, yc.span, "year");
-                            let v = self.cell_value(&vc.text, &ty, vc.span, "value");
+                            let year = self.cell_value(&yc.text, &Type::Int, None, yc.span, "year");
+                            let v = self.cell_value(&vc.text, &ty, digits, vc.span, "value");
                             if let (Some(Value::Int(y)), Some(v)) = (year, v) {
                                 add(self, y, yc.span, v);
                             }
@@ -1444,17 +1544,24 @@ fn next_ok<'a>(it: &mut csv::Records<'a>, diags: &mut Vec<Diagnostic>) -> Option
     None
 }
 
-/// Parses a decimal written in a CSV or JSON string (no exponent, optional sign).
-pub fn parse_decimal(t: &str) -> Option<Decimal> {
-    if t.is_empty()
-        || t.len() > 40
-        || !t
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
-    {
-        return None;
+/// A number as a rule literal writes it (`12.5%`, `0.001`), for a message.
+fn number_text(v: &Value) -> String {
+    match v {
+        Value::Money(Money(d)) | Value::Decimal(d) => d.to_string(),
+        Value::Rate(Rate(r)) => match r.checked_mul(Decimal::ONE_HUNDRED) {
+            Some(p) => format!("{}%", p.normalize()),
+            None => r.to_string(),
+        },
+        _ => String::new(),
     }
-    t.parse::<Decimal>().ok()
+}
+
+/// A cell's text as a message shows it: at most 40 characters.
+fn shorten(t: &str) -> String {
+    match t.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", t.get(..i).unwrap_or(t)),
+        None => t.to_string(),
+    }
 }
 
 fn int_of(d: Decimal) -> Option<i64> {

@@ -1093,10 +1093,10 @@ impl Checker<'_> {
                     Diagnostic::new(
                         Code::BadDigits,
                         *span,
-                        "fraction digits are declared on the fields of a record, where a claim gives the value",
+                        "fraction digits are declared where numbers enter: on record fields, catalog columns and series",
                     )
-                    .label("not a record field")
-                    .help("a claim's numbers are bounded where the schema declares them, e.g. `record Item { unit_price: money(4) }`; rules compute exactly"),
+                    .label("not a record field, catalog column or series")
+                    .help("a claim's and a catalog's numbers are bounded where they are declared, e.g. `record Item { unit_price: money(4) }` or `catalog drugs { price: money(4), .. }`; rules compute exactly"),
                 );
                 self.resolve_type(inner)
             }

@@ -312,7 +312,8 @@ impl Builder {
 
     fn decimal(&mut self, p: &P, text: &str) -> Decimal {
         let clean: String = text.chars().filter(|c| *c != '_').collect();
-        match clean.parse::<Decimal>() {
+        // Exact or refused: rust_decimal's `parse` would round past 28 digits.
+        match crate::value::parse_exact(&clean) {
             Ok(d) if clean.split('.').nth(1).is_none_or(|f| f.len() <= 20) => d,
             _ => {
                 self.diags.push(
@@ -818,7 +819,8 @@ impl Builder {
 
     fn percent(&mut self, p: &P, text: &str) -> Decimal {
         let d = self.decimal(p, text.trim_end_matches('%'));
-        d.checked_div(Decimal::ONE_HUNDRED).unwrap_or_default()
+        // At most 20 fraction digits, so the fraction (2 more) is always exact.
+        crate::value::percent_to_fraction(d).unwrap_or_default()
     }
 
     fn head(&mut self, p: P) -> VersionHead {
