@@ -157,6 +157,7 @@ codes! {
     // ---- replay (runtime, `crate::replay`)
     NoInsuredId = "E0750", Error, "A replayed claim has no `insured.id`";
     NoEpisodeKey = "E0751", Error, "A replayed claim lacks the key of an accumulator's episode";
+    ImpactInexact = "E0752", Error, "A total of an impact analysis has no exact value";
     // ---- warnings
     Unused = "W0001", Warning, "A declaration is never used";
     RateAbove100 = "W0002", Warning, "A rate is above 100%";

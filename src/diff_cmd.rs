@@ -77,28 +77,39 @@ fn is_dir(dir: &Path) -> Result<(), i32> {
 
 /// Checks a tree and lists it; rules with errors are reported (exit 1), unreadable paths
 /// are usage errors (exit 2).
-fn inventory(dir: &Path) -> Result<Vec<RulesetInventory>, i32> {
-    is_dir(dir)?;
-    let limits = Limits::default();
-    let report = match check_paths(&[dir.to_path_buf()], limits.clone()) {
+/// Checks a tree (or one ruleset) as `rulec check` does: the report, and its errors rendered
+/// for people, when it has any. `Err(2)` when the tree cannot be read (already reported).
+pub fn check_tree(
+    dir: &Path,
+    color: bool,
+) -> Result<(rulec::project::CheckReport, Option<(usize, String)>), i32> {
+    let report = match check_paths(&[dir.to_path_buf()], Limits::default()) {
         Ok(r) => r,
         Err(e) => {
             output::report(&format!("error: {e}"));
             return Err(2);
         }
     };
-    if report.diags.has_errors() {
-        let errors: Vec<_> = report
-            .diags
-            .sorted()
-            .into_iter()
-            .filter(|d| d.is_error())
-            .collect();
-        let mut text = render_human(&errors, &report.map, false);
+    let errors: Vec<_> = report
+        .diags
+        .sorted()
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    let rendered =
+        (!errors.is_empty()).then(|| (errors.len(), render_human(&errors, &report.map, color)));
+    Ok((report, rendered))
+}
+
+fn inventory(dir: &Path) -> Result<Vec<RulesetInventory>, i32> {
+    is_dir(dir)?;
+    let limits = Limits::default();
+    let (report, errors) = check_tree(dir, false)?;
+    if let Some((n, mut text)) = errors {
         text.push_str(&format!(
             "error: `{}` has {} error(s); fix them first (`rulec check`)\n",
             dir.display(),
-            errors.len()
+            n
         ));
         output::stderr(&text);
         return Err(1);

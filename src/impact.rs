@@ -18,12 +18,13 @@ use crate::diag::Code;
 use crate::eval::{num, Settlement};
 use crate::explain::TraceNode;
 use crate::replay::{order_key, plan, OrderKey, Person, ReplayClaim, Settle, Settled};
-use crate::value::format_money;
+use crate::value::{exact_add, exact_mul, exact_sub, format_money};
 use indexmap::IndexMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 use serde_json::Value as Json;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Options of an impact run.
@@ -78,10 +79,29 @@ pub struct Compare {
 }
 
 impl Compare {
-    fn add(&mut self, base: Decimal, reform: Decimal) {
-        self.base.0 += base;
-        self.reform.0 += reform;
-        self.delta.0 = self.reform.0 - self.base.0;
+    /// Adds one claim's (or one part's) amounts, exactly. Returns the sides whose sum has
+    /// no exact value (`base`, `reform`); then the totals are left as they were.
+    fn add(&mut self, base: Decimal, reform: Decimal) -> Vec<&'static str> {
+        match (
+            exact_add(self.base.0, base),
+            exact_add(self.reform.0, reform),
+        ) {
+            (Ok(b), Ok(r)) => {
+                self.base.0 = b;
+                self.reform.0 = r;
+                Vec::new()
+            }
+            (b, r) => [("base", b.is_err()), ("reform", r.is_err())]
+                .into_iter()
+                .filter_map(|(side, bad)| bad.then_some(side))
+                .collect(),
+        }
+    }
+
+    /// Sets `delta = reform − base`, exactly, or says it has no exact value.
+    fn settle_delta(&mut self) -> Result<(), &'static str> {
+        self.delta.0 = exact_sub(self.reform.0, self.base.0).map_err(|_| "delta")?;
+        Ok(())
     }
 }
 
@@ -202,9 +222,11 @@ pub struct Report {
     pub insured: usize,
     /// Persons with at least one changed claim.
     pub insured_affected: usize,
-    /// Each fund, base and reform.
+    /// Each fund, base and reform: those of the claims settled on both sides, and every fund
+    /// of a ruleset given as a directory (0.00 when no claim paid from it).
     pub funds: IndexMap<String, Compare>,
-    /// `fund_pays`, `patient_pays`, `hospital_absorbs` (those the rulesets declare).
+    /// `fund_pays`, `patient_pays`, `hospital_absorbs`, always all three (0.00 when no claim
+    /// settled on both sides, or when the rules declare no such output).
     pub totals: IndexMap<String, Compare>,
     /// Per-claim deltas of `fund_pays`.
     pub deltas: Distribution,
@@ -226,7 +248,9 @@ struct Amounts {
     totals: [Option<Decimal>; 3],
 }
 
-fn amounts(s: &Settlement) -> Amounts {
+/// The settlement's amounts; `Err` when it declares no `fund_pays` and the sum of its funds
+/// has no exact value.
+fn amounts(s: &Settlement) -> Result<Amounts, crate::value::Inexact> {
     let funds: Vec<(String, Decimal)> = s.funds.iter().map(|(n, m)| (n.clone(), m.0)).collect();
     let output = |name: &str| {
         s.outputs
@@ -234,15 +258,20 @@ fn amounts(s: &Settlement) -> Amounts {
             .find(|(n, _)| n == name)
             .map(|(_, v)| num(v))
     };
-    let fund_pays = output("fund_pays").unwrap_or_else(|| funds.iter().map(|(_, d)| *d).sum());
-    Amounts {
+    let fund_pays = match output("fund_pays") {
+        Some(d) => d,
+        None => funds
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, (_, d)| exact_add(sum, *d))?,
+    };
+    Ok(Amounts {
         totals: [
             Some(fund_pays),
             output("patient_pays"),
             output("hospital_absorbs"),
         ],
         funds,
-    }
+    })
 }
 
 /// The partial result of some persons.
@@ -255,19 +284,41 @@ struct Acc {
     persons: Vec<(usize, Decimal, usize, bool)>,
     top: Vec<(Decimal, usize)>,
     failed: Vec<Failure>,
+    /// The sums that have no exact value (`E0752`), by name; once one is here, the run's
+    /// result is an error, never a rounded total.
+    inexact: BTreeSet<String>,
 }
 
 impl Acc {
+    /// Adds to a fund's totals, or notes which one has no exact value.
+    fn add_fund(&mut self, name: &str, base: Decimal, reform: Decimal) {
+        let slot = self.funds.entry(name.to_string()).or_default();
+        for side in slot.add(base, reform) {
+            self.inexact.insert(format!("funds.{name}.{side}"));
+        }
+    }
+
+    /// Adds to one of [`TOTALS`], or notes which one has no exact value.
+    fn add_total(&mut self, k: usize, base: Decimal, reform: Decimal) {
+        let Some(slot) = self.totals.get_mut(k) else {
+            return;
+        };
+        for side in slot.get_or_insert_with(Compare::default).add(base, reform) {
+            let name = TOTALS.get(k).copied().unwrap_or_default();
+            self.inexact.insert(format!("totals.{name}.{side}"));
+        }
+    }
+
     fn merge(mut self, other: Acc, top: usize) -> Acc {
         for (n, c) in other.funds {
-            self.funds.entry(n).or_default().add(c.base.0, c.reform.0);
+            self.add_fund(&n, c.base.0, c.reform.0);
         }
-        for (mine, theirs) in self.totals.iter_mut().zip(other.totals) {
+        for (k, theirs) in other.totals.into_iter().enumerate() {
             if let Some(t) = theirs {
-                mine.get_or_insert_with(Compare::default)
-                    .add(t.base.0, t.reform.0);
+                self.add_total(k, t.base.0, t.reform.0);
             }
         }
+        self.inexact.extend(other.inexact);
         self.deltas.extend(other.deltas);
         self.changed += other.changed;
         self.persons.extend(other.persons);
@@ -348,16 +399,19 @@ fn claim_error(code: Code, message: String) -> Error {
     )
 }
 
+fn claim_insured(c: &ReplayClaim) -> Option<&str> {
+    c.json()
+        .get("insured")
+        .and_then(|i| i.get("id"))
+        .and_then(Json::as_str)
+}
+
 fn failure(line: usize, claim: Option<&ReplayClaim>, side: &'static str, e: &Error) -> Failure {
     let d = e.diagnostics.first();
     Failure {
         line,
         claim_id: claim.and_then(|c| c.claim_id()).map(str::to_string),
-        insured: claim
-            .and_then(|c| c.json().get("insured"))
-            .and_then(|i| i.get("id"))
-            .and_then(Json::as_str)
-            .map(str::to_string),
+        insured: claim.and_then(claim_insured).map(str::to_string),
         side,
         code: d.map(|d| d.code.as_str().to_string()).unwrap_or_default(),
         message: d.map(|d| d.message.clone()).unwrap_or_default(),
@@ -413,7 +467,15 @@ fn person(
                 continue;
             }
         };
-        let (ab, ar) = (amounts(&sb.settlement), amounts(&sr.settlement));
+        let (ab, ar) = match (amounts(&sb.settlement), amounts(&sr.settlement)) {
+            (Ok(x), Ok(y)) => (x, y),
+            (x, _) => {
+                let side = if x.is_err() { "base" } else { "reform" };
+                acc.inexact
+                    .insert(format!("the sum of the funds of line {n} ({side})"));
+                continue;
+            }
+        };
         let mut changed = false;
         for (name, v) in &ab.funds {
             let w = ar
@@ -423,29 +485,40 @@ fn person(
                 .map(|(_, w)| *w)
                 .unwrap_or_default();
             changed |= *v != w;
-            acc.funds.entry(name.clone()).or_default().add(*v, w);
+            acc.add_fund(name, *v, w);
         }
         for (name, w) in &ar.funds {
             if !ab.funds.iter().any(|(m, _)| m == name) {
                 changed |= !w.is_zero();
-                acc.funds
-                    .entry(name.clone())
-                    .or_default()
-                    .add(Decimal::ZERO, *w);
+                acc.add_fund(name, Decimal::ZERO, *w);
             }
         }
         for (k, (x, y)) in ab.totals.iter().zip(&ar.totals).enumerate() {
             if x.is_some() || y.is_some() {
                 let (x, y) = (x.unwrap_or_default(), y.unwrap_or_default());
                 changed |= x != y;
-                if let Some(slot) = acc.totals.get_mut(k) {
-                    slot.get_or_insert_with(Compare::default).add(x, y);
-                }
+                acc.add_total(k, x, y);
             }
         }
-        let delta = ar.totals[0].unwrap_or_default() - ab.totals[0].unwrap_or_default();
+        let (fb, fr) = (
+            ab.totals[0].unwrap_or_default(),
+            ar.totals[0].unwrap_or_default(),
+        );
+        let Ok(delta) = exact_sub(fr, fb) else {
+            acc.inexact
+                .insert(format!("the delta of fund_pays on line {n}"));
+            continue;
+        };
         acc.deltas.push(delta);
-        person_delta += delta;
+        match exact_add(person_delta, delta) {
+            Ok(d) => person_delta = d,
+            Err(_) => {
+                acc.inexact.insert(format!(
+                    "the delta of fund_pays of insured `{}`",
+                    claim_insured(&claim).unwrap_or_default()
+                ));
+            }
+        }
         settled += 1;
         if changed {
             acc.changed += 1;
@@ -463,13 +536,17 @@ fn person(
 
 /// Runs an impact analysis over claims given as JSON Lines text (one claim per line).
 /// `progress` is called with the number of claims settled so far, from any thread.
+///
+/// Every total, delta and sum is exact. When one has no exact value (it is beyond a
+/// decimal's 28 digits), the run is refused with `E0752`, naming the sums concerned: a
+/// rounded total is never reported. A claim's own failures are in [`Report::failed`].
 pub fn run(
     base: &dyn Settle,
     reform: &dyn Settle,
     lines: &[impl AsRef<str> + Sync],
     opts: &Options,
     progress: &(dyn Fn(usize) + Sync),
-) -> Report {
+) -> Result<Report, Error> {
     let lines: Vec<Line<'_>> = lines
         .par_iter()
         .map(|l| {
@@ -491,6 +568,20 @@ pub fn run(
         })
         .reduce(Acc::default, |a, b| a.merge(b, opts.top));
     let mut acc = acc;
+    for (name, c) in acc.funds.iter_mut() {
+        if let Err(side) = c.settle_delta() {
+            acc.inexact.insert(format!("funds.{name}.{side}"));
+        }
+    }
+    for (k, c) in acc.totals.iter_mut().enumerate() {
+        if let Some(Err(side)) = c.as_mut().map(Compare::settle_delta) {
+            let name = TOTALS.get(k).copied().unwrap_or_default();
+            acc.inexact.insert(format!("totals.{name}.{side}"));
+        }
+    }
+    if !acc.inexact.is_empty() {
+        return Err(inexact_error(&acc.inexact));
+    }
     for (i, l) in lines.iter().enumerate() {
         if let Err(e) = &l.key {
             let claim = parse(l.text).ok().map(|j| ReplayClaim::new(i + 1, j));
@@ -532,13 +623,16 @@ pub fn run(
         .iter()
         .filter_map(|&(_, i)| explain(base, reform, &lines, &persons, i, opts))
         .collect();
+    // The shape is fixed: the three totals always, and every fund of a ruleset given as a
+    // directory, at 0.00 when no claim settled on both sides.
     let mut totals = IndexMap::new();
     for (name, t) in TOTALS.iter().zip(acc.totals) {
-        if let Some(t) = t {
-            totals.insert((*name).to_string(), t);
-        }
+        totals.insert((*name).to_string(), t.unwrap_or_default());
     }
-    Report {
+    for name in base.funds().into_iter().chain(reform.funds()) {
+        acc.funds.entry(name).or_default();
+    }
+    Ok(Report {
         claims: lines.len(),
         claims_changed: acc.changed,
         claims_failed: failed_lines,
@@ -551,7 +645,40 @@ pub fn run(
         insured_top,
         top,
         failed: acc.failed,
+    })
+}
+
+/// How many of the inexact sums an `E0752` names.
+const NAMED: usize = 5;
+
+fn inexact_error(what: &BTreeSet<String>) -> Error {
+    let mut names: Vec<String> = what.iter().take(NAMED).map(|w| format!("`{w}`")).collect();
+    if what.len() > NAMED {
+        names.push(format!("and {} more", what.len() - NAMED));
     }
+    Error::from_diagnostic(
+        crate::diag::Diagnostic::global(
+            Code::ImpactInexact,
+            if what.len() == 1 {
+                format!(
+                    "the sum {} over the claims has no exact value: it needs more than a \
+                     decimal's 28 digits",
+                    names.join(", ")
+                )
+            } else {
+                format!(
+                    "the sums {} over the claims have no exact value: they need more than a \
+                     decimal's 28 digits",
+                    names.join(", ")
+                )
+            },
+        )
+        .help(
+            "every claim settled; it is their sum that cannot be held exactly, and rulec never \
+             reports a rounded total: compare fewer claims at a time (split the file by \
+             insured person), or amounts in a smaller unit",
+        ),
+    )
 }
 
 /// Replays the person of claim `target` up to it on both sides, tracing it, and compares
@@ -580,8 +707,9 @@ fn explain(
     };
     let (sb, tb, claim) = side(base)?;
     let (sr, tr, _) = side(reform)?;
-    let fb = amounts(&sb.settlement).totals[0].unwrap_or_default();
-    let fr = amounts(&sr.settlement).totals[0].unwrap_or_default();
+    let fb = amounts(&sb.settlement).ok()?.totals[0].unwrap_or_default();
+    let fr = amounts(&sr.settlement).ok()?.totals[0].unwrap_or_default();
+    let delta = exact_sub(fr, fb).ok()?;
     Some(Top {
         line: target + 1,
         claim_id: claim.claim_id().unwrap_or_default().to_string(),
@@ -592,7 +720,7 @@ fn explain(
             .unwrap_or_default(),
         base: Amount(fb),
         reform: Amount(fr),
-        delta: Amount(fr - fb),
+        delta: Amount(delta),
         changes: changes(&tb, &tr),
     })
 }
@@ -681,40 +809,56 @@ pub fn distribution(values: &mut [Decimal], bins: usize) -> Distribution {
     }
 }
 
-/// A round step (1, 2 or 5 × 10^k, at least 0.01) giving at most `bins` bins over the range.
-fn step(min: Decimal, max: Decimal, bins: usize) -> Decimal {
-    let span = max - min;
-    let want = span / Decimal::from(bins as u64);
+/// A round step (1, 2 or 5 × 10^k, at least 0.01) giving at most `bins` bins over the range;
+/// `None` when the range has no exact width.
+fn step(min: Decimal, max: Decimal, bins: usize) -> Option<Decimal> {
+    let span = exact_sub(max, min).ok()?;
+    // Only the choice of a round step: an approximate quotient is enough.
+    let want = span.checked_div(Decimal::from(bins as u64))?;
     let mut unit = Decimal::new(1, 2);
     loop {
         for m in [1u32, 2, 5] {
-            let s = unit * Decimal::from(m);
+            let s = unit.checked_mul(Decimal::from(m))?;
             if s >= want {
-                return s;
+                return Some(s);
             }
         }
-        match unit.checked_mul(Decimal::TEN) {
-            Some(u) => unit = u,
-            None => return span.max(Decimal::ONE),
-        }
+        unit = unit.checked_mul(Decimal::TEN)?;
     }
 }
 
+/// Equal-width bins with round edges, every edge exact. When the range is too wide for
+/// exact edges (deltas near a decimal's limit), one bin from `min` to `max` holds them all:
+/// coarser, never wrong.
 fn histogram(sorted: &[Decimal], min: Decimal, max: Decimal, bins: usize) -> Vec<Bin> {
-    if min == max {
-        return vec![Bin {
+    let one = || {
+        vec![Bin {
             from: Amount(min),
             to: Amount(max),
             count: sorted.len(),
-        }];
+        }]
+    };
+    if min == max {
+        return one();
     }
-    let step = step(min, max, bins);
-    let from = (min / step).floor() * step;
+    let Some(step) = step(min, max, bins) else {
+        return one();
+    };
+    let Some(from) = min
+        .checked_div(step)
+        .map(|q| q.floor())
+        .and_then(|q| exact_mul(q, step).ok())
+        .filter(|f| *f <= min)
+    else {
+        return one();
+    };
     let mut out = Vec::new();
     let mut lo = from;
     let mut rest = sorted;
     while lo <= max {
-        let hi = lo + step;
+        let Ok(hi) = exact_add(lo, step) else {
+            return one();
+        };
         let last = hi > max;
         let count = if last {
             rest.len()

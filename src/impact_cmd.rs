@@ -5,7 +5,7 @@ use rulec::impact::{self, Options, Report};
 use rulec::limits::Limits;
 use rulec::replay::Settle;
 use rulec::value::Date;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `rulec impact`.
@@ -26,8 +26,8 @@ pub struct ImpactArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Worker threads (default: every core); the work is split by insured person.
-    #[arg(long, value_name = "N")]
+    /// Worker threads, 1 to 256 (default: every core); the work is split by insured person.
+    #[arg(long, value_name = "N", value_parser = crate::cli::parse_jobs)]
     pub jobs: Option<usize>,
     /// Evaluate every claim as of this date instead of its own.
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -69,8 +69,52 @@ fn settler(dir: &Path) -> Result<Box<dyn Settle>, i32> {
             }
         }
     } else {
-        Ok(Box::new(Router::new(dir, Limits::default())))
+        routed(dir)
     }
+}
+
+/// A routing root, with the funds of every ruleset under it.
+struct Routed {
+    router: Router,
+    funds: Vec<String>,
+}
+
+impl Settle for Routed {
+    fn ruleset_for(&self, claim: &serde_json::Value) -> Result<Ruleset, rulec::api::Error> {
+        self.router.route(claim)
+    }
+
+    fn funds(&self) -> Vec<String> {
+        self.funds.clone()
+    }
+}
+
+/// A routing root, checked first as `rulec check` checks it: the errors of its rulesets are
+/// shown once, here, rather than hidden behind each routed claim's `E0713`. The claims routed
+/// to a sound ruleset are still settled.
+fn routed(dir: &Path) -> Result<Box<dyn Settle>, i32> {
+    let (report, errors) = crate::diff_cmd::check_tree(dir, std::io::stderr().is_terminal())?;
+    if let Some((n, text)) = errors {
+        rulec::output::report(&format!(
+            "{}\nerror: the rules under `{}` have {n} error{}: each claim routed to a ruleset \
+             with errors fails with rulec::E0713",
+            text.trim_end(),
+            dir.display(),
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    let mut funds: Vec<String> = Vec::new();
+    for (_, rs) in &report.rulesets {
+        for d in &rs.defs {
+            if d.kind == rulec::ir::DefKind::Fund && !funds.contains(&d.name) {
+                funds.push(d.name.clone());
+            }
+        }
+    }
+    Ok(Box::new(Routed {
+        router: Router::new(dir, Limits::default()),
+        funds,
+    }))
 }
 
 /// Reads JSON Lines, each line bounded: a line over the limit, or not UTF-8, is kept as a
@@ -168,12 +212,29 @@ pub fn run(a: ImpactArgs) -> i32 {
     ) {
         bar.set_style(style);
     }
-    let report: Report = pool.install(|| {
+    let report = pool.install(|| {
         impact::run(&*base, &*reform, &lines, &opts, &|n| {
             bar.set_position(n as u64)
         })
     });
     bar.finish_and_clear();
+    let report: Report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            // No report at all: a total without its exact value is never printed.
+            rulec::output::report(e.render_human().trim_end());
+            return 1;
+        }
+    };
+    if report.deltas.count == 0 {
+        rulec::output::report(&format!(
+            "warning: no claim settled under both rules, so nothing was compared ({} claim{} \
+             read, {} failed): every total is 0.00",
+            report.claims,
+            if report.claims == 1 { "" } else { "s" },
+            report.claims_failed
+        ));
+    }
     let text = match a.format {
         ImpactFormat::Human => impact::render_human(&report),
         ImpactFormat::Json => match serde_json::to_string_pretty(&report) {

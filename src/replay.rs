@@ -9,8 +9,10 @@
 //!   `accumulators` (missing = 0).
 //! - The period of each accumulator is declared in the rules (`per year`, `per claim.FIELD`,
 //!   `per lifetime`; [`AccumPeriod`]); a year is the calendar year of the evaluation date.
-//! - A claim without `insured.id` (`E0750`), without the key of an episode (`E0751`), or that
-//!   fails to settle, is reported with its line and its diagnostics. It is never dropped, and
+//! - A claim without `insured.id` (`E0750`), that fails to settle, or without the key of an
+//!   episode (`E0751`, reported only for a claim that would otherwise settle, so that an
+//!   invalid or uncovered claim gets the code `--batch` gives it), is reported with its line
+//!   and its diagnostics. It is never dropped, and
 //!   it adds nothing to the running totals: the person's later claims go on from the values
 //!   before it.
 //!
@@ -31,11 +33,26 @@ use std::collections::HashMap;
 pub trait Settle: Sync {
     /// The ruleset that settles this claim.
     fn ruleset_for(&self, claim: &Json) -> Result<Ruleset, Error>;
+
+    /// The funds every settlement has, known before any claim: those of a single ruleset;
+    /// none for a router, whose funds depend on the claims' regions.
+    fn funds(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl Settle for Ruleset {
     fn ruleset_for(&self, _: &Json) -> Result<Ruleset, Error> {
         Ok(self.clone())
+    }
+
+    fn funds(&self) -> Vec<String> {
+        self.compiled()
+            .defs
+            .iter()
+            .filter(|d| d.kind == crate::ir::DefKind::Fund)
+            .map(|d| d.name.clone())
+            .collect()
     }
 }
 
@@ -118,6 +135,9 @@ enum PeriodKey {
     Year(i32),
     Episode(String),
     Lifetime,
+    /// The claim gives no key for this episode accumulator: it has no running total, and
+    /// the claim cannot settle (`E0751`) once it is known to be otherwise settleable.
+    Missing,
 }
 
 /// A claim ready for replay: its JSON without `accumulators`, and the values it carried.
@@ -127,29 +147,28 @@ pub struct ReplayClaim {
     pub line: usize,
     json: Json,
     carried: Map<String, Json>,
+    /// `accumulators` when it is not an object: passed on as it came, every time, so that
+    /// evaluation refuses it with its path (`E0710`), as `--batch` does.
+    malformed: Option<Json>,
 }
 
 impl ReplayClaim {
     /// Takes the claim's `accumulators` aside: replay sets them before each evaluation.
     pub fn new(line: usize, mut json: Json) -> ReplayClaim {
-        let carried = match json
+        let (carried, malformed) = match json
             .as_object_mut()
             .and_then(|o| o.shift_remove("accumulators"))
         {
-            Some(Json::Object(m)) => m,
-            // Not an object: put it back, so evaluation reports it with its path.
-            Some(other) => {
-                if let Some(o) = json.as_object_mut() {
-                    o.insert("accumulators".into(), other);
-                }
-                Map::new()
-            }
-            None => Map::new(),
+            Some(Json::Object(m)) => (m, None),
+            // Not an object: kept as it is, so evaluation reports it with its path.
+            Some(other) => (Map::new(), Some(other)),
+            None => (Map::new(), None),
         };
         ReplayClaim {
             line,
             json,
             carried,
+            malformed,
         }
     }
 
@@ -244,13 +263,20 @@ impl Person {
                 .and_then(|s| Date::parse(s).ok())
                 .map(Date::year)
         });
-        let keys = self.keys(&rs, claim, guess.unwrap_or(i32::MIN))?;
+        let (keys, missing) = self.keys(&rs, claim, guess.unwrap_or(i32::MIN));
         self.fill(&rs, claim, &keys);
+        // A claim without its episode key is evaluated all the same (from what it carries),
+        // so that an invalid or uncovered claim is reported as `--batch` reports it; only a
+        // claim that would settle is refused for its missing key.
         let mut settlement = eval(&rs, &claim.json)?;
+        if let Some(e) = missing {
+            return Err(e);
+        }
         let year = settlement.as_of.year();
         let mut keys = keys;
         if Some(year) != guess && keys.iter().any(|k| matches!(k, PeriodKey::Year(_))) {
-            keys = self.keys(&rs, claim, year)?;
+            // The episode keys are read as before: none is missing.
+            keys = self.keys(&rs, claim, year).0;
             self.fill(&rs, claim, &keys);
             settlement = eval(&rs, &claim.json)?;
             if settlement.as_of.year() != year {
@@ -265,40 +291,54 @@ impl Person {
         Ok((rs, settlement))
     }
 
-    /// The period of each of the ruleset's accumulators for this claim.
-    fn keys(&self, rs: &Ruleset, claim: &ReplayClaim, year: i32) -> Result<Vec<PeriodKey>, Error> {
-        rs.compiled()
+    /// The period of each of the ruleset's accumulators for this claim, and the error
+    /// (`E0751`) of the first episode accumulator whose key the claim does not give.
+    fn keys(
+        &self,
+        rs: &Ruleset,
+        claim: &ReplayClaim,
+        year: i32,
+    ) -> (Vec<PeriodKey>, Option<Error>) {
+        let mut missing = None;
+        let keys = rs
+            .compiled()
             .accumulators
             .iter()
             .map(|a| match &a.period {
-                AccumPeriod::Year => Ok(PeriodKey::Year(year)),
-                AccumPeriod::Lifetime => Ok(PeriodKey::Lifetime),
+                AccumPeriod::Year => PeriodKey::Year(year),
+                AccumPeriod::Lifetime => PeriodKey::Lifetime,
                 AccumPeriod::Episode { path, text } => {
                     let v = path
                         .iter()
                         .try_fold(&claim.json, |j, name| j.get(name.as_str()));
                     match v {
-                        Some(Json::String(s)) if !s.is_empty() => Ok(PeriodKey::Episode(s.clone())),
-                        Some(Json::Number(n)) => Ok(PeriodKey::Episode(n.to_string())),
-                        _ => Err(Error::from_diagnostic(
-                            Diagnostic::global(
-                                Code::NoEpisodeKey,
-                                format!(
-                                    "accumulator `{}` is kept per {text}, and the claim gives no \
-                                     `{}`",
-                                    a.name,
-                                    path.join(".")
-                                ),
-                            )
-                            .help(format!(
-                                "give the episode (e.g. one pregnancy) as `{}`",
-                                path.join(".")
-                            )),
-                        )),
+                        Some(Json::String(s)) if !s.is_empty() => PeriodKey::Episode(s.clone()),
+                        Some(Json::Number(n)) => PeriodKey::Episode(n.to_string()),
+                        _ => {
+                            missing.get_or_insert_with(|| {
+                                Error::from_diagnostic(
+                                    Diagnostic::global(
+                                        Code::NoEpisodeKey,
+                                        format!(
+                                            "accumulator `{}` is kept per {text}, and the claim \
+                                             gives no `{}`",
+                                            a.name,
+                                            path.join(".")
+                                        ),
+                                    )
+                                    .help(format!(
+                                        "give the episode (e.g. one pregnancy) as `{}`",
+                                        path.join(".")
+                                    )),
+                                )
+                            });
+                            PeriodKey::Missing
+                        }
                     }
                 }
             })
-            .collect()
+            .collect();
+        (keys, missing)
     }
 
     /// Sets the claim's `accumulators`: the person's running totals of the claim's periods,
@@ -306,13 +346,19 @@ impl Person {
     /// as it came, so evaluation refuses it with its path (`E0710`), as `--batch` does:
     /// replay never drops what a claim says.
     fn fill(&self, rs: &Ruleset, claim: &mut ReplayClaim, keys: &[PeriodKey]) {
+        if let Some(bad) = &claim.malformed {
+            if let Some(o) = claim.json.as_object_mut() {
+                o.insert("accumulators".into(), bad.clone());
+            }
+            return;
+        }
         let declared = &rs.compiled().accumulators;
         let mut accs = Map::new();
         for (a, key) in declared.iter().zip(keys) {
             let v = self
                 .totals
                 .iter()
-                .find(|(n, k, _)| *n == a.name && k == key)
+                .find(|(n, k, _)| *n == a.name && k == key && *k != PeriodKey::Missing)
                 .map(|(_, _, v)| v)
                 .or_else(|| claim.carried.get(&a.name));
             if let Some(v) = v {

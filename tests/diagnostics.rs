@@ -89,10 +89,20 @@ fn compare(path: &Path, actual: &str, failures: &mut Vec<String>) {
     }
 }
 
-/// A runtime case: a ruleset (or `rulesets/` to route) and `claim.json`, or `claims.jsonl`
-/// to replay; the error rendered.
+/// A runtime case: a ruleset (or `rulesets/` to route) and `claim.json`, `claims.jsonl`
+/// to replay, or `impact.jsonl` to compare the ruleset with itself; the error rendered.
 fn runtime_case(code: &str, dir: &Path) -> (Vec<rulec::diag::Diagnostic>, String, String) {
     let limits = limits_for(code);
+    if let Ok(text) = std::fs::read_to_string(dir.join("impact.jsonl")) {
+        // An impact case: the ruleset on both sides; the run's own error.
+        let rs = Ruleset::load_dir(dir, limits).expect("the impact case's ruleset loads");
+        let lines: Vec<&str> = text.lines().collect();
+        let opts = rulec::impact::Options::default();
+        return match rulec::impact::run(&rs, &rs, &lines, &opts, &|_| {}) {
+            Err(e) => (e.diagnostics.clone(), e.render_human(), e.render_json()),
+            Ok(_) => (Vec::new(), String::new(), String::new()),
+        };
+    }
     if let Ok(lines) = std::fs::read_to_string(dir.join("claims.jsonl")) {
         // A replay case: the first claim that fails.
         let rs = Ruleset::load_dir(dir, limits).expect("the replay case's ruleset loads");

@@ -346,3 +346,205 @@ fn html_report_is_well_formed_with_its_charts() {
     assert!(!html.contains("src=\"http"), "no external resources");
     let _ = std::fs::remove_dir_all(&s.dir);
 }
+
+/// A small ruleset in `dir/NAME` whose one fund pays the claim's amount (no cap, no
+/// accumulator), for the hostile cases below.
+const PAYS_THE_AMOUNT: &str = "record Insured { id: text? }
+enum Kind { care }
+record Claim { claim_id: text, settlement_date: date, insured: Insured, amount: money, kind: Kind = care }
+input claim: Claim
+as_of claim.settlement_date
+fund pay = claim.amount
+covers claim.kind == care
+";
+
+/// Writes `rules` as the ruleset `dir/name` and `amounts` as one claim each (one person
+/// each); runs `rulec impact` with the ruleset on both sides: code, stdout, stderr.
+fn impact_of(name: &str, rules: &str, claims: &[String], extra: &[&str]) -> (i32, String, String) {
+    let dir = std::env::temp_dir().join(format!("rulec-impact-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rs = dir.join("rules");
+    std::fs::create_dir_all(&rs).expect("dir");
+    std::fs::write(rs.join("rules.rulec"), rules).expect("rules");
+    let file = dir.join("claims.jsonl");
+    std::fs::write(&file, claims.concat()).expect("claims");
+    let out = Command::new(BIN)
+        .arg("impact")
+        .arg(&rs)
+        .arg(&rs)
+        .arg(&file)
+        .args(extra)
+        .output()
+        .expect("run rulec impact");
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        String::from_utf8(out.stderr).expect("UTF-8"),
+    )
+}
+
+fn amount_claims(amounts: &[&str]) -> Vec<String> {
+    amounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            format!(
+                "{{\"claim_id\": \"H{i}\", \"settlement_date\": \"2024-03-01\", \
+                 \"insured\": {{\"id\": \"p{i}\"}}, \"amount\": \"{a}\"}}\n"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_total_beyond_a_decimal_is_refused_never_a_panic() {
+    // Each claim settles (5 × 10^28 is a decimal), but their sum is not: E0752 names the
+    // totals, nothing is printed as a report, and the exit code is 1 (not a panic's 101).
+    let big = "50000000000000000000000000000";
+    let (code, out, err) = impact_of(
+        "overflow",
+        PAYS_THE_AMOUNT,
+        &amount_claims(&[big, big]),
+        &["--format", "json"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "", "no report");
+    assert!(err.contains("rulec::E0752"), "{err}");
+    assert!(
+        err.contains("the sums `funds.pay.base`, `funds.pay.reform`, `totals.fund_pays.base`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_total_that_would_be_rounded_is_refused() {
+    // 6 × 120000000000000000000000000.01 = 720000000000000000000000000.06 is exact (28
+    // digits); a 7th gives 840000000000000000000000000.07, which a decimal holds only as
+    // ….1: refused, never reported rounded.
+    let a = "120000000000000000000000000.01";
+    let (code, out, err) = impact_of(
+        "exact6",
+        PAYS_THE_AMOUNT,
+        &amount_claims(&[a; 6]),
+        &["--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Json = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        r["totals"]["fund_pays"],
+        json!({"base": "720000000000000000000000000.06",
+               "reform": "720000000000000000000000000.06", "delta": "0.00"})
+    );
+    let (code, out, err) = impact_of(
+        "round7",
+        PAYS_THE_AMOUNT,
+        &amount_claims(&[a; 7]),
+        &["--format", "json"],
+    );
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("rulec::E0752"), "{err}");
+}
+
+#[test]
+fn nothing_compared_still_gives_the_fixed_shape_and_a_warning() {
+    // An empty file: every total and every fund of the rules is there, at 0.00.
+    let (code, out, err) = impact_of("empty", PAYS_THE_AMOUNT, &[], &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let r: Json = serde_json::from_str(&out).expect("JSON");
+    let zero = json!({"base": "0.00", "reform": "0.00", "delta": "0.00"});
+    assert_eq!(r["funds"], json!({"pay": zero}));
+    assert_eq!(
+        r["totals"],
+        json!({"fund_pays": zero, "patient_pays": zero, "hospital_absorbs": zero})
+    );
+    assert_eq!(
+        err.trim_end(),
+        "warning: no claim settled under both rules, so nothing was compared (0 claims read, \
+         0 failed): every total is 0.00"
+    );
+    // One claim, and it fails: the same shape, the failure listed, exit code 1.
+    let bad = vec![
+        "{\"claim_id\": \"X\", \"settlement_date\": \"2024-03-01\", \
+                    \"insured\": {\"id\": \"p1\"}, \"amount\": \"lots\"}\n"
+            .to_string(),
+    ];
+    let (code, out, err) = impact_of("nonecompared", PAYS_THE_AMOUNT, &bad, &["--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let r: Json = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(r["funds"], json!({"pay": zero}));
+    assert_eq!(r["totals"]["patient_pays"], zero);
+    assert_eq!(r["failed"][0]["code"], "rulec::E0710");
+    assert!(err.contains("(1 claim read, 1 failed)"), "{err}");
+}
+
+#[test]
+fn jobs_is_bounded() {
+    for bad in ["100000", "0"] {
+        let (code, out, err) = impact_of("jobs", PAYS_THE_AMOUNT, &[], &["--jobs", bad]);
+        assert_eq!((code, out.as_str()), (2, ""), "{err}");
+        assert!(
+            err.contains(&format!("{bad} worker threads: give 1 to 256")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_routing_root_with_rule_errors_shows_them_once() {
+    // `root/x` has an error; each of its three claims fails with E0713, and the error
+    // itself is shown once on stderr, rendered as `rulec check` renders it.
+    let dir = std::env::temp_dir().join(format!("rulec-impact-root-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let x = dir.join("root/x");
+    std::fs::create_dir_all(&x).expect("dir");
+    let rules = PAYS_THE_AMOUNT
+        .replace(
+            "record Insured { id: text? }",
+            "record Insured { id: text?, region: text }",
+        )
+        .replace("fund pay = claim.amount", "fund pay = claim.amont");
+    std::fs::write(x.join("rules.rulec"), rules).expect("rules");
+    let claims: String = (0..3)
+        .map(|i| {
+            format!(
+                "{{\"claim_id\": \"C{i}\", \"settlement_date\": \"2024-03-01\", \
+                 \"insured\": {{\"id\": \"p{i}\", \"region\": \"x\"}}, \"amount\": \"10\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("c.jsonl"), claims).expect("claims");
+    let root = dir.join("root");
+    let out = Command::new(BIN)
+        .arg("impact")
+        .args([&root, &root, &dir.join("c.jsonl")])
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8(out.stderr).expect("UTF-8");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let r: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+    let codes: Vec<&str> = r["failed"]
+        .as_array()
+        .expect("failed")
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(codes, ["rulec::E0713"; 3]);
+    assert_eq!(
+        err.matches("× ").count(),
+        2,
+        "the rule error once, per side: {err}"
+    );
+    assert!(
+        err.contains("claim.amont"),
+        "the error's source is shown: {err}"
+    );
+    assert!(
+        err.contains(
+            "have 1 error: each claim routed to a ruleset with errors fails with rulec::E0713"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

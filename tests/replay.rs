@@ -114,11 +114,18 @@ fn check_side(case: &Case, side: &str, results: &[Replayed], failures: &mut Vec<
             continue;
         };
         let got = match (&r.outcome, k.as_str()) {
-            (Err(e), "error") => e
-                .diagnostics
-                .first()
-                .map(|d| d.code.as_str().to_string())
-                .unwrap_or_default(),
+            (Err(e), "error") => {
+                let code = e
+                    .diagnostics
+                    .first()
+                    .map(|d| d.code.as_str().to_string())
+                    .unwrap_or_default();
+                // `error CODE at PATH` also checks the claim path the error names.
+                match v.contains(" at ") {
+                    true => format!("{code} at {}", e.claim_path().unwrap_or("(no path)")),
+                    false => code,
+                }
+            }
             (Err(e), _) => format!("error: {}", e.render_human()),
             (Ok(_), "error") => "a settlement".to_string(),
             (Ok(settled), path) => {

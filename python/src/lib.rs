@@ -1368,11 +1368,13 @@ fn impact(
     };
     let report = py.detach(move || {
         pool.install(|| {
-            let r = rulec::impact::run(base.settler(), reform.settler(), &texts, &opts, &|_| {});
-            serde_json::to_value(&r)
+            rulec::impact::run(base.settler(), reform.settler(), &texts, &opts, &|_| {})
         })
     });
-    let report = report.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    // A total without an exact value (E0752) is an error, never a rounded report.
+    let report = report.map_err(|e| raise(py, *error_out(&e)))?;
+    let report =
+        serde_json::to_value(&report).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     Ok(to_py(py, report_out(&report, ""))?.unbind())
 }
 

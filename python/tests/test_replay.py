@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from decimal import Decimal
 
+import pytest
 import rulec
 from claimgen import claims
 from conftest import ROOT, as_json, rulec_bin
@@ -55,3 +56,14 @@ def test_impact_equals_cli(tmp_path):
     got = rulec.impact(ROOT / "rulesets", reform, lines)
     assert isinstance(got["funds"]["outpatient_pooling"]["delta"], Decimal)
     assert as_json(got) == want
+
+
+def test_impact_refuses_a_total_without_an_exact_value():
+    # Two claims of 5 × 10^28 each settle, but their sum is beyond a decimal: the run raises
+    # E0752 instead of returning a rounded (or overflowed) total.
+    case = ROOT / "tests" / "diagnostics" / "cases" / "E0752"
+    lines = (case / "impact.jsonl").read_text(encoding="utf-8").splitlines()
+    with pytest.raises(rulec.RuleError) as e:
+        rulec.impact(case, case, lines)
+    assert e.value.code == "rulec::E0752"
+    assert "`totals.fund_pays.base`" in str(e.value)
