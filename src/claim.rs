@@ -56,9 +56,16 @@ fn describe(j: &Json) -> String {
 /// when the value stays exact and in range.
 pub fn decimal_from_text(t: &str) -> Result<Decimal, String> {
     let t = t.trim();
-    if t.contains(['e', 'E']) {
-        return Decimal::from_scientific(t)
-            .map_err(|_| format!("{t} is out of range for an exact decimal"));
+    if let Some((m, e)) = t.split_once(['e', 'E']) {
+        // rust_decimal's `from_scientific` rounds a long mantissa: read it exactly.
+        let bad = || format!("{t} has no exact decimal value (too many digits, or out of range)");
+        let m = crate::value::parse_exact(m).map_err(|_| bad())?;
+        let e: i32 = e
+            .strip_prefix('+')
+            .unwrap_or(e)
+            .parse()
+            .map_err(|_| bad())?;
+        return crate::value::times_pow10(m, e).ok_or_else(bad);
     }
     if t.is_empty()
         || !t

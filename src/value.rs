@@ -590,10 +590,30 @@ pub fn parse_exact(t: &str) -> Result<Decimal, NotExact> {
         })
 }
 
+/// `d × 10^e`, exactly, or `None` when that needs more digits than a decimal holds (JSON's
+/// `1.5e3`; rust_decimal's `from_scientific` rounds instead).
+pub fn times_pow10(d: Decimal, e: i32) -> Option<Decimal> {
+    let s = i64::from(d.scale()) - i64::from(e);
+    if d.is_zero() {
+        return Some(Decimal::ZERO);
+    }
+    if s >= 0 {
+        // A non-zero mantissa of at most 39 digits: beyond 28 + 39 places nothing is exact.
+        let s = u32::try_from(s).ok().filter(|s| *s <= 28 + 39)?;
+        from_parts(d.mantissa(), s).ok()
+    } else {
+        let p = pow10(u32::try_from(-s).ok()?)?;
+        from_parts(d.mantissa().checked_mul(p)?, 0).ok()
+    }
+}
+
 /// A rate written as a percentage (`12.5` of `12.5%`) as a fraction (`0.125`), exactly, or
 /// `None` when the fraction needs more than 28 fraction digits.
 pub fn percent_to_fraction(p: Decimal) -> Option<Decimal> {
-    from_parts(p.mantissa(), p.scale() + 2).ok()
+    // Without trailing zeros (`80%` is 0.8, not 0.80), as a division gives it.
+    from_parts(p.mantissa(), p.scale() + 2)
+        .ok()
+        .map(|d| d.normalize())
 }
 
 #[cfg(test)]
@@ -716,6 +736,14 @@ mod exact_tests {
         ] {
             assert_eq!(parse_exact(t), Err(NotExact::Syntax), "{t:?}");
         }
+        assert_eq!(times_pow10(d("1.5"), 3), Some(d("1500")));
+        assert_eq!(times_pow10(d("15"), -3), Some(d("0.015")));
+        assert_eq!(times_pow10(d("100"), -30), Some(Decimal::new(1, 28)));
+        assert_eq!(times_pow10(d("1"), -29), None);
+        assert_eq!(times_pow10(d("1"), 29), None);
+        assert_eq!(times_pow10(d("0"), 99999), Some(Decimal::ZERO));
+        assert_eq!(times_pow10(d("1"), i32::MIN), None);
+        assert_eq!(times_pow10(d("1"), i32::MAX), None);
         assert_eq!(percent_to_fraction(d("12.5")), Some(d("0.125")));
         assert_eq!(percent_to_fraction(Decimal::new(1, 28)), None);
         assert_eq!(

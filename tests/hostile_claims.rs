@@ -144,6 +144,12 @@ fn corpus() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "items[0].unit_price: 123456789012345678901234567890.5 has too many digits for an exact amount: 31 significant digits",
         ),
         (
+            "an exponent with 30 digits (field)",
+            GOOD.replace("\"quantity\":\"1\"", "\"quantity\":1.00000000000000000000000000001e0"),
+            "rulec::E0710",
+            "items[0].quantity: 1.00000000000000000000000000001e+0 has no exact decimal value",
+        ),
+        (
             "bad UTF-8 escape",
             GOOD.replace("\"h\"", "\"\\ud800\""),
             "rulec::E0710",
