@@ -1352,8 +1352,9 @@ impl Server {
         out
     }
 
-    /// Hover on `base.word`: a record's field, a catalog row's column, an enum's value.
-    fn hover_member(&self, fi: usize, base: &str, word: &str) -> Option<String> {
+    /// The member `word` of `base.`: a record's field, a catalog row's column or an enum's
+    /// value, as (its declaration, where the member is written, what it is).
+    fn member(&self, fi: usize, base: &str, word: &str) -> Option<(Found, Span, String)> {
         let chain = self.chain_of(fi);
         let (owner, kind) = match self.type_of_text(fi, &chain, base, 0)? {
             Ty::Named(n) => (n, None),
@@ -1362,7 +1363,7 @@ impl Server {
         };
         for f in self.find_in(&chain, &owner) {
             let d = self.decl(f)?;
-            let head = match (&d.kind, kind) {
+            let (span, head) = match (&d.kind, kind) {
                 (DeclKind::Record { fields }, None) => {
                     let x = fields.iter().find(|x| x.name.name == word)?;
                     let default = x
@@ -1370,36 +1371,49 @@ impl Server {
                         .as_ref()
                         .map(|v| format!(" = {}", self.slice(v.span)))
                         .unwrap_or_default();
-                    format!(
-                        "field `{word}: {}{default}` of record `{owner}`",
-                        type_text(&x.ty)
+                    (
+                        x.name.span,
+                        format!(
+                            "field `{word}: {}{default}` of record `{owner}`",
+                            type_text(&x.ty)
+                        ),
                     )
                 }
                 (DeclKind::Enum { variants }, None) => {
-                    variants.iter().find(|v| v.name == word)?;
-                    format!("value `{word}` of enum `{owner}`")
+                    let v = variants.iter().find(|v| v.name == word)?;
+                    (v.span, format!("value `{word}` of enum `{owner}`"))
                 }
                 (DeclKind::Catalog { columns, .. }, Some(_)) => {
                     let c = columns.iter().find(|c| c.name.name == word)?;
-                    format!(
-                        "column `{word}: {}`{} of catalog `{owner}`",
-                        type_text(&c.ty),
-                        if c.key { " (the key)" } else { "" }
+                    (
+                        c.name.span,
+                        format!(
+                            "column `{word}: {}`{} of catalog `{owner}`",
+                            type_text(&c.ty),
+                            if c.key { " (the key)" } else { "" }
+                        ),
                     )
                 }
                 _ => continue,
             };
-            return Some(format!(
-                "{head}\n\n```rulec\n{}\n```\n{}",
-                self.signature(d),
-                self.defined_in(f)
-            ));
+            return Some((f, span, head));
         }
         None
     }
 
-    /// Hover on a local name: a function's parameter, a `let` binding, a lambda's parameter.
-    fn hover_local(&self, fi: usize, off: usize, word: &str) -> Option<String> {
+    /// Hover on `base.word`: a record's field, a catalog row's column, an enum's value.
+    fn hover_member(&self, fi: usize, base: &str, word: &str) -> Option<String> {
+        let (f, _, head) = self.member(fi, base, word)?;
+        let d = self.decl(f)?;
+        Some(format!(
+            "{head}\n\n```rulec\n{}\n```\n{}",
+            self.signature(d),
+            self.defined_in(f)
+        ))
+    }
+
+    /// The local `word` in scope at an offset, and the declaration it is in.
+    fn local_at(&self, fi: usize, off: usize, word: &str) -> Option<(&Decl, Local<'_>)> {
         // Offsets into the syntax tree hold only when it was parsed from the text shown.
         if self.text(fi) != self.buffer(fi) {
             return None;
@@ -1410,8 +1424,17 @@ impl Server {
             .decls
             .iter()
             .find(|d| d.span.start as usize <= off && off <= d.span.end as usize)?;
-        let locals = locals_at(d, off);
-        let local = locals.iter().rev().find(|l| l.name.name == word)?;
+        let local = locals_at(d, off)
+            .into_iter()
+            .rev()
+            .find(|l| l.name.name == word)?;
+        Some((d, local))
+    }
+
+    /// Hover on a local name: a function's parameter, a `let` binding, a lambda's parameter.
+    fn hover_local(&self, fi: usize, off: usize, word: &str) -> Option<String> {
+        let (d, local) = self.local_at(fi, off, word)?;
+        let f = self.analysis.files.get(fi)?;
         let (what, ty) = match &local.kind {
             LocalKind::Param(t) => (
                 format!("parameter of function `{}`", d.name.name),
@@ -1772,7 +1795,36 @@ impl Server {
             }
             return (!locs.is_empty()).then_some(lt::GotoDefinitionResponse::Array(locs));
         }
-        let (name, found) = self.resolve(fi, off)?;
+        let one = |span: Span| {
+            self.location(span.file, span.start as usize, span.end as usize)
+                .map(|l| lt::GotoDefinitionResponse::Array(vec![l]))
+        };
+        let (s, e) = word_at(text, off)?;
+        let word = text.get(s..e)?;
+        // After `.`: the field, column or enum value declared.
+        if let Some(base) = text.get(..s)?.strip_suffix('.') {
+            return one(self.member(fi, base, word)?.1);
+        }
+        // A local: where it is bound.
+        if let Some((_, local)) = self.local_at(fi, off, word) {
+            return one(local.name.span);
+        }
+        let Some((name, found)) = self.resolve(fi, off) else {
+            // A bare enum value: the enums that declare it.
+            let mut locs = Vec::new();
+            for f in self.enums_with(&self.chain_of(fi), word) {
+                if let Some(DeclKind::Enum { variants }) = self.decl(f).map(|d| &d.kind) {
+                    for v in variants.iter().filter(|v| v.name == word) {
+                        locs.extend(self.location(
+                            v.span.file,
+                            v.span.start as usize,
+                            v.span.end as usize,
+                        ));
+                    }
+                }
+            }
+            return (!locs.is_empty()).then_some(lt::GotoDefinitionResponse::Array(locs));
+        };
         let d = self.decl(found)?;
         let on_decl = found.0 == fi && {
             let (s, _) = word_at(text, off)?;

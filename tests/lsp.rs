@@ -718,6 +718,37 @@ def probe_fn(amount: money): money = amount
             assert!(md.contains(want), "{needle:?}+{skip}: {want:?} not in {md}");
         }
     }
+    // Definition goes to the field, the enum value and the `let` binding too.
+    let schema = root.join("china/schema.rulec");
+    let schema_text = std::fs::read_to_string(&schema).expect("read");
+    for (needle, skip, file, at) in [
+        (
+            "claim.insured.status ==",
+            15,
+            &schema,
+            find(&schema_text, "status: Status", 0),
+        ),
+        ("== retired", 4, &schema, find(&schema_text, "retired }", 0)),
+        ("doubled + 1", 1, &jilin, find(&text, "doubled =", 0)),
+        (
+            "].class\ndef probe_lambda",
+            3,
+            &root.join("china/lines.rulec"),
+            {
+                let t = std::fs::read_to_string(root.join("china/lines.rulec")).expect("read");
+                find(&t, "class: Class", 0)
+            },
+        ),
+    ] {
+        let (l, ch) = find(&text, needle, skip);
+        let def = c.at("textDocument/definition", &jilin, l, ch);
+        assert_eq!(uris(&def), vec![uri(file)], "{needle}: {def}");
+        assert_eq!(
+            def[0]["range"]["start"],
+            json!({"line": at.0, "character": at.1}),
+            "{needle}: {def}"
+        );
+    }
     // Bands: each version's rows and the rows in force today.
     let md = hover_at(&mut c, &jilin, &text, "bands critical_bands", 7);
     for want in [
