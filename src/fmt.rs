@@ -2,9 +2,22 @@
 //!
 //! The formatter works on pest's parse tree (every token, brackets included), not on the
 //! AST, so nothing written is lost: literals keep their spelling (`4_500`, `80%`), brackets
-//! stay, and a construct it does not know yet is copied as written. Comments are not in the
-//! tree; they are read from the text between tokens and put back before the token that
-//! follows them, or at the end of the line when they were trailing.
+//! stay, and a construct it does not know yet is copied as written.
+//!
+//! Comments are not in the tree; they are read from the text between tokens and printed
+//! where they were, as marked text that [`resolve`] settles after rendering:
+//! - a trailing comment (code before it on its line) follows the token it followed, on the
+//!   same line. Before a line break or a keyword the layout prints, [`Fmt::trail`] and
+//!   [`Fmt::before_kw`] take the comments that follow the last token; elsewhere the comment
+//!   goes before the next token, and if the layout put a line break before it, it moves
+//!   back over that break ([`GLUE`]);
+//! - a comment on its own line keeps a line of its own, indented as the line after it
+//!   ([`OWN`]);
+//! - what follows a line comment goes on the next line, indented by two as a continuation;
+//! - a `/* … */` between tokens of a line stays inline (in a row, in its cell).
+//!
+//! The classification depends only on what is on the comment's line, which the layout
+//! keeps, so formatting twice gives the same text.
 //!
 //! Layout:
 //! - declarations one after another, keeping at most one blank line between them;
@@ -426,6 +439,55 @@ impl<'s> Fmt<'s> {
         (s, forced)
     }
 
+    /// The comments right after the last token, before a keyword or bracket the layout
+    /// prints next: after a line comment, the keyword goes on the next line, indented as a
+    /// continuation (the caller starts it with [`SPACE`]).
+    fn before_kw(&mut self) -> D {
+        let (t, forced) = self.trail("");
+        let d = text(t);
+        if forced {
+            d.append(D::hardline()).append(text("  "))
+        } else {
+            d
+        }
+    }
+
+    /// A keyword or punctuation `s` the layout prints after the last token, after the
+    /// comments that follow that token; after a line comment, `s` (without its leading
+    /// space) starts the next line, indented as a continuation.
+    fn kw(&mut self, s: &str) -> D {
+        let (t, forced) = self.trail("");
+        if forced {
+            text(t)
+                .append(D::hardline())
+                .append(text(format!("  {}", s.trim_start())))
+        } else {
+            text(t).append(text(s.to_string()))
+        }
+    }
+
+    /// [`Fmt::kw`] as marked text, for text built as a string.
+    fn kw_str(&mut self, s: &str) -> String {
+        let (mut t, forced) = self.trail("");
+        if forced {
+            t.push(BREAK);
+            t.push_str(s.trim_start());
+        } else {
+            t.push_str(s);
+        }
+        t
+    }
+
+    /// [`Fmt::before_kw`] as marked text, for text built as a string (`skip` as in
+    /// [`Fmt::trail`]).
+    fn before_kw_str(&mut self, skip: &str) -> String {
+        let (mut t, forced) = self.trail(skip);
+        if forced {
+            t.push(BREAK);
+        }
+        t
+    }
+
     /// [`Fmt::trail`] followed by the line break `line` (a hard one after a line comment).
     fn brk(&mut self, skip: &str, line: D) -> D {
         let (s, forced) = self.trail(skip);
@@ -524,14 +586,17 @@ impl<'s> Fmt<'s> {
         let start = p.as_span().start();
         let mut kids: Vec<P> = p.clone().into_inner().collect();
         let mut head = self.lead(start);
+        let mut overrides = false;
+        self.last_end = start;
         if kids
             .first()
             .is_some_and(|k| k.as_rule() == Rule::override_kw)
         {
-            kids.remove(0);
-            head = head.append(text("override "));
+            let o = kids.remove(0);
+            self.last_end = self.real_end(&o);
+            head = head.append(text("override"));
+            overrides = true;
         }
-        self.last_end = start;
         let kw = match rule {
             Rule::ruleset_decl => "ruleset",
             Rule::source_decl => "source",
@@ -552,13 +617,17 @@ impl<'s> Fmt<'s> {
             Rule::bands_decl => "bands",
             _ => return head.append(self.verbatim(&p)),
         };
-        let head = head.append(text(kw));
+        let head = if overrides {
+            head.append(self.kw(&format!(" {kw}")))
+        } else {
+            head.append(text(kw))
+        };
         match rule {
             Rule::ruleset_decl => {
                 let mut d = head;
                 for (i, k) in kids.iter().enumerate() {
                     if i == 1 {
-                        d = d.append(text(" extends"));
+                        d = d.append(self.kw(" extends"));
                     }
                     d = d.append(text(" ")).append(self.verbatim(k));
                 }
@@ -568,7 +637,9 @@ impl<'s> Fmt<'s> {
                 let mut d = head;
                 for (i, k) in kids.iter().enumerate() {
                     d = if k.as_rule() == Rule::type_expr && i == 1 {
-                        d.append(text(": ")).append(self.type_expr(k))
+                        d.append(self.before_kw())
+                            .append(text(": "))
+                            .append(self.type_expr(k))
                     } else {
                         d.append(text(" ")).append(self.verbatim(k))
                     };
@@ -608,7 +679,10 @@ impl<'s> Fmt<'s> {
     /// ` NAME`
     fn name(&mut self, d: D, k: Option<&P>) -> D {
         match k {
-            Some(k) => d.append(text(" ")).append(self.verbatim(k)),
+            Some(k) => {
+                let name = self.verbatim(k);
+                d.append(text(" ")).append(name).append(self.before_kw())
+            }
             None => d,
         }
     }
@@ -623,19 +697,29 @@ impl<'s> Fmt<'s> {
         for k in p.clone().into_inner() {
             match k.as_rule() {
                 Rule::list_type => {
-                    s.push_str("list<");
+                    // `list` is a word of the grammar, not a token of the tree: the
+                    // comments after it follow it.
+                    let list_end = k.as_span().start() + "list".len();
+                    s.push_str(&self.lead_str(k.as_span().start()));
+                    self.last_end = list_end;
+                    s.push_str("list");
+                    s.push_str(&self.before_kw_str(""));
+                    s.push('<');
                     for t in k.into_inner() {
                         s.push_str(&self.type_str(&t));
                     }
+                    s.push_str(&self.before_kw_str(""));
                     s.push('>');
                 }
                 Rule::opt_mark => s.push_str(&self.word(&k)),
                 Rule::type_expr => s.push_str(&self.type_str(&k)),
                 Rule::type_digits => {
+                    s.push_str(&self.before_kw_str(""));
                     s.push('(');
                     for n in k.into_inner() {
                         s.push_str(&self.word(&n));
                     }
+                    s.push_str(&self.before_kw_str(""));
                     s.push(')');
                 }
                 _ => s.push_str(&self.word(&k)),
@@ -655,14 +739,13 @@ impl<'s> Fmt<'s> {
     }
 
     fn head_str(&mut self, p: &P) -> String {
-        let dates: Vec<String> = p.clone().into_inner().map(|k| self.word(&k)).collect();
         let mut s = String::from("from");
-        for (i, d) in dates.iter().enumerate() {
+        for (i, k) in p.clone().into_inner().enumerate() {
             if i == 1 {
-                s.push_str(" until");
+                s.push_str(&self.kw_str(" until"));
             }
             s.push(' ');
-            s.push_str(d);
+            s.push_str(&self.word(&k));
         }
         s
     }
@@ -733,14 +816,18 @@ impl<'s> Fmt<'s> {
         for (i, k) in p.clone().into_inner().enumerate() {
             match k.as_rule() {
                 Rule::type_expr => {
+                    s.push_str(&self.before_kw_str(""));
                     s.push_str(": ");
                     s.push_str(&self.type_str(&k));
                 }
                 Rule::literal => {
-                    s.push_str(" = ");
+                    s.push_str(&self.kw_str(" = "));
                     s.push_str(&self.lit_str(&k));
                 }
-                Rule::key_mark => s.push_str(" key"),
+                Rule::key_mark => {
+                    s.push_str(&self.kw_str(" key"));
+                    self.last_end = self.real_end(&k);
+                }
                 _ if i == 0 => s.push_str(&self.word(&k)),
                 _ => {
                     s.push(' ');
@@ -798,6 +885,19 @@ impl<'s> Fmt<'s> {
                 Rule::number | Rule::percent | Rule::neg_number | Rule::date
             )
         })
+    }
+
+    /// The cells of a row; a comment right after a cell (before the `,`, `..` or `=>`
+    /// that follows it) stays with that cell.
+    fn cells_in(&mut self, row: &P) -> Vec<Cell> {
+        let mut cs: Vec<Cell> = Vec::new();
+        for k in row.clone().into_inner() {
+            if let Some(last) = cs.last_mut() {
+                last.text.push_str(&self.before_kw_str(""));
+            }
+            cs.push(self.cell(&k));
+        }
+        cs
     }
 
     fn cell(&mut self, p: &P) -> Cell {
@@ -946,11 +1046,9 @@ impl<'s> Fmt<'s> {
                     cite = line.append(self.citation(k));
                 }
                 _ => {
+                    let before = self.kw(" = ");
                     let lead = self.lead(k.as_span().start());
-                    d = d
-                        .append(text(" = "))
-                        .append(lead)
-                        .append(text(self.lit_str(k)));
+                    d = d.append(before).append(lead).append(text(self.lit_str(k)));
                 }
             }
         }
@@ -966,8 +1064,9 @@ impl<'s> Fmt<'s> {
                 let mut pi = fp.clone().into_inner();
                 let lead = self.lead(fp.as_span().start());
                 let n = pi.next().map(|n| self.word(&n)).unwrap_or_default();
+                let colon = self.before_kw_str("");
                 let t = pi.next().map(|t| self.type_str(&t)).unwrap_or_default();
-                params.push(lead.append(text(format!("{n}: {t}"))));
+                params.push(lead.append(text(format!("{n}{colon}: {t}"))));
             }
             let (t, forced) = self.trail("");
             d = d
@@ -976,12 +1075,16 @@ impl<'s> Fmt<'s> {
                 .append(text(t))
                 .append(if forced { D::hardline() } else { D::nil() })
                 .append(text(")"));
+            self.last_end = self.real_end(ps);
         }
         if let Some(t) = it.next() {
-            d = d.append(text(": ")).append(self.type_expr(t));
+            d = d
+                .append(self.before_kw())
+                .append(text(": "))
+                .append(self.type_expr(t));
         }
         let rest: Vec<&P> = it.collect();
-        d.append(text(" =")).append(match rest.as_slice() {
+        d.append(self.kw(" =")).append(match rest.as_slice() {
             [e] => self.body((*e).clone(), None),
             [e, c] => self.body((*e).clone(), Some(c)),
             _ => D::nil(),
@@ -1004,7 +1107,7 @@ impl<'s> Fmt<'s> {
             let parts: Vec<P> = v.clone().into_inner().collect();
             match v.as_rule() {
                 Rule::def_single => {
-                    d = d.append(text(" =")).append(self.expr_version(&parts));
+                    d = d.append(self.kw(" =")).append(self.expr_version(&parts));
                 }
                 _ => {
                     versions = versions.append(self.brk("", D::hardline()));
@@ -1015,7 +1118,7 @@ impl<'s> Fmt<'s> {
                     let rest = parts.get(1..).unwrap_or(&[]);
                     versions = versions
                         .append(head)
-                        .append(text(" ="))
+                        .append(self.kw(" ="))
                         .append(self.expr_version(rest));
                 }
             }
@@ -1066,7 +1169,7 @@ impl<'s> Fmt<'s> {
             self.last_end = self.real_end(&k);
             d = d.append(text(format!(" {clause}")));
         }
-        d.append(text(" +=")).append(self.expr_version(&rest))
+        d.append(self.kw(" +=")).append(self.expr_version(&rest))
     }
 
     fn exception_decl(&mut self, head: D, kids: &[P]) -> D {
@@ -1083,7 +1186,7 @@ impl<'s> Fmt<'s> {
         let mut tail = D::nil();
         if let Some(c) = it.next() {
             tail = tail
-                .append(D::line())
+                .append(self.brk("", D::line()))
                 .append(text("when "))
                 .append(self.expr(c));
         }
@@ -1126,10 +1229,11 @@ impl<'s> Fmt<'s> {
         {
             // Undated: `{ rows } cite …`
             let prefix = render(&d);
+            let d = d.append(self.kw(" "));
             let rows = rest
                 .first()
                 .map(|r| self.table_rows(r, nkeys, width(&prefix) + 1, 0));
-            let mut d = d.append(text(" ")).append(rows.unwrap_or_else(D::nil));
+            let mut d = d.append(rows.unwrap_or_else(D::nil));
             if let Some(c) = rest.get(1) {
                 d = d.append(text(" ")).append(self.citation(c));
             }
@@ -1152,8 +1256,9 @@ impl<'s> Fmt<'s> {
                         line = line.append(text(" ")).append(c);
                     }
                     _ => {
+                        line = line.append(self.kw(" "));
                         let rows = self.table_rows(&k, nkeys, used + 1, 2);
-                        line = line.append(text(" ")).append(rows);
+                        line = line.append(rows);
                     }
                 }
             }
@@ -1177,9 +1282,7 @@ impl<'s> Fmt<'s> {
         if items.is_empty() {
             return self.empty_block("{", end, "}");
         }
-        let (cells, held): (Vec<Vec<Cell>>, _) = self.cells_of(&refs, |f, r| {
-            r.clone().into_inner().map(|k| f.cell(&k)).collect()
-        });
+        let (cells, held): (Vec<Vec<Cell>>, _) = self.cells_of(&refs, |f, r| f.cells_in(r));
         let flat_row = |r: &[Cell]| {
             let n = r.len().saturating_sub(1);
             let keys: Vec<&str> = r.iter().take(n).map(|c| c.text.as_str()).collect();
@@ -1306,7 +1409,7 @@ impl<'s> Fmt<'s> {
                 .collect::<Vec<_>>()
                 .join(", ");
             if width(&prefix) + width(&flat) + 4 <= WIDTH {
-                inline_cols = Some(format!(" {{ {flat} }}"));
+                inline_cols = Some(format!("{SPACE}{{ {flat} }}"));
             } else {
                 (self.next, self.last_end) = save;
             }
@@ -1353,9 +1456,12 @@ impl<'s> Fmt<'s> {
             return self.empty_block("rows {", end, "}");
         }
         let (both, held) = self.cells_of(&refs, |f, r| {
-            let mut cs = Vec::new();
+            let mut cs: Vec<Cell> = Vec::new();
             let mut h = None;
             for k in r.clone().into_inner() {
+                if let Some(last) = cs.last_mut() {
+                    last.text.push_str(&f.before_kw_str(""));
+                }
                 if k.as_rule() == Rule::version_head {
                     h = Some(f.head_str(&k));
                 } else {
@@ -1436,9 +1542,7 @@ impl<'s> Fmt<'s> {
                 let items: Vec<P> = s.clone().into_inner().collect();
                 let refs: Vec<&P> = items.iter().collect();
                 let end = s.as_span().end();
-                let (cells, held): (Vec<Vec<Cell>>, _) = self.cells_of(&refs, |f, r| {
-                    r.clone().into_inner().map(|k| f.cell(&k)).collect()
-                });
+                let (cells, held): (Vec<Vec<Cell>>, _) = self.cells_of(&refs, |f, r| f.cells_in(r));
                 let flat_entries: Vec<String> = cells
                     .iter()
                     .map(|r| {
@@ -1498,7 +1602,7 @@ impl<'s> Fmt<'s> {
         let d = self.name(head, it.next());
         let rest: Vec<&P> = it.collect();
         if rest.first().is_some_and(|r| r.as_rule() == Rule::band_rows) {
-            let mut d = d.append(text(" "));
+            let mut d = d.append(self.kw(" "));
             if let Some(r) = rest.first() {
                 d = d.append(self.band_rows(r));
             }
@@ -1514,7 +1618,10 @@ impl<'s> Fmt<'s> {
                 match k.as_rule() {
                     Rule::version_head => line = line.append(self.version_head(&k)),
                     Rule::citation => line = line.append(text(" ")).append(self.citation(&k)),
-                    _ => line = line.append(text(" ")).append(self.band_rows(&k)),
+                    _ => {
+                        line = line.append(self.kw(" "));
+                        line = line.append(self.band_rows(&k));
+                    }
                 }
             }
             versions = versions.append(line);
@@ -1528,8 +1635,7 @@ impl<'s> Fmt<'s> {
         let end = p.as_span().end();
         // lower, upper (maybe empty), rate
         let (cells, held): (Vec<Vec<Cell>>, _) = self.cells_of(&refs, |f, r| {
-            let ks: Vec<P> = r.clone().into_inner().collect();
-            let mut cs: Vec<Cell> = ks.iter().map(|k| f.cell(k)).collect();
+            let mut cs: Vec<Cell> = f.cells_in(r);
             if cs.len() == 2 {
                 cs.insert(
                     1,
@@ -1653,8 +1759,11 @@ impl<'s> Fmt<'s> {
             Rule::call => {
                 let mut it = kids.iter();
                 let name = it.next().map(|n| self.word(n)).unwrap_or_default();
+                let before = self.before_kw();
                 let args: Vec<P> = it.cloned().collect();
-                text(name).append(self.bracketed("(", &args, ")"))
+                text(name)
+                    .append(before)
+                    .append(self.bracketed("(", &args, ")"))
             }
             Rule::lambda => match kids.as_slice() {
                 [x, body] => {
@@ -1696,7 +1805,8 @@ impl<'s> Fmt<'s> {
                 let words = ["", " by ", " base ", " to ", " round ", " ", " "];
                 let mut d = text("adjust(");
                 for (i, k) in kids.iter().enumerate() {
-                    d = d.append(text(words.get(i).copied().unwrap_or(" ")));
+                    let w = words.get(i).copied().unwrap_or(" ");
+                    d = d.append(if i > 0 { self.kw(w) } else { text(w) });
                     d = match k.as_rule() {
                         Rule::expr => d.append(self.expr(k)),
                         _ => d.append(self.verbatim(k)),

@@ -361,7 +361,7 @@ def k: int =
     a => 1, // c12
     b | c => 2 /* c14 */
   }
-override def /* a */ w: int = 1
+override /* a */ def w: int = 1
 catalog fees { code: text key, fee: money } // note
   rows {
     ["GH001", 10]
@@ -443,6 +443,18 @@ fn check_prints_a_unified_diff_and_fails_then_fmt_fixes_the_file() {
     assert_eq!(
         std::fs::read_to_string(&file).expect("read"),
         "param cap: = 1\n"
+    );
+    // A refusal by the formatter's self-check is counted as what it is (the formatter
+    // keeps the Unicode noncharacters U+FDD0.. for itself).
+    std::fs::write(&file, "// \u{FDD0}\nparam cap: money = 1 cite assumed\n").expect("write");
+    let out = rulec().arg("fmt").arg(&file).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("internal formatter error")
+            && err.contains("1 not formatted (internal formatter error)")
+            && !err.contains("syntax errors"),
+        "{err}"
     );
     // A path that does not exist is named, with what was expected there.
     let missing = dir.join("nonexist.rulec");
