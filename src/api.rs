@@ -202,6 +202,11 @@ impl Ruleset {
         from_report(report, limits)
     }
 
+    /// The rule files it was built from (to read a declaration's text back).
+    pub(crate) fn source_map(&self) -> &SourceMap {
+        &self.map
+    }
+
     /// Loads and checks a ruleset from in-memory sources `(file name, text)`.
     pub fn load_sources(
         name: &str,

@@ -215,7 +215,8 @@ fn csv_field(s: &str) -> String {
 
 /// One line per value version and per catalog:
 /// `ruleset,kind,name,value,in_force,status,cite,file,line`. A catalog's value is its row
-/// count and its file the files its rows come from, joined by `;`.
+/// count and the files its rows come from (joined by `;`); its file and line are those of its
+/// declaration, as for a value.
 pub fn render_csv(a: &Audit) -> String {
     let mut out = String::from("ruleset,kind,name,value,in_force,status,cite,file,line\n");
     let mut row = |cells: [&str; 9]| {
@@ -243,12 +244,12 @@ pub fn render_csv(a: &Audit) -> String {
                 &r.ruleset,
                 "catalog",
                 &c.name,
-                &format!("{} rows", c.rows),
+                &format!("{} rows ({})", c.rows, c.files.join(";")),
                 "",
                 c.status.as_str(),
                 c.cite.as_deref().unwrap_or(""),
-                &c.files.join(";"),
-                "",
+                &c.file,
+                &c.line.to_string(),
             ]);
         }
     }

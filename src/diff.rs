@@ -427,14 +427,29 @@ pub fn render_markdown(d: &Diff) -> String {
             } else {
                 format!("{} ({})", c.change, c.what.join(", "))
             };
+            // A changed row that moved (another file name or line; not only the tree's
+            // directory) gives both places.
+            let moved = |o: &EntryVersion, n: &EntryVersion| {
+                let name = |v: &EntryVersion| {
+                    std::path::Path::new(&v.file)
+                        .file_name()
+                        .map(|f| f.to_os_string())
+                };
+                o.line != n.line || name(o) != name(n)
+            };
+            let place = match (&c.old, &c.new) {
+                (Some(o), Some(n)) if moved(o, n) => {
+                    format!("`{}` → `{}`", place(o), place(n))
+                }
+                _ => format!("`{}`", latest.map(place).unwrap_or_default()),
+            };
             let _ = writeln!(
                 out,
-                "| {what} | {} | `{}` | {} | {} | {in_force} | {cite} | `{}` |",
+                "| {what} | {} | `{}` | {} | {} | {in_force} | {cite} | {place} |",
                 c.kind,
                 c.name,
                 val(&c.old),
                 val(&c.new),
-                latest.map(place).unwrap_or_default()
             );
             if definition {
                 defs.push(c);

@@ -137,7 +137,9 @@ pub struct Distribution {
 /// A value that differs between the two derivations of one claim.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {
-    /// `param`, `table`, `catalog`, `series`, `bands`, or `accumulator before this claim`.
+    /// `param`, `table`, `catalog`, `series`, `bands`, `accumulator before this claim`, or
+    /// a definition whose text the reform changed (`def`, `fund`, `output`; `base` and
+    /// `reform` are then its results).
     pub kind: String,
     /// Its name or look-up (`pooling_cap[active]`).
     pub name: String,
@@ -618,10 +620,11 @@ pub fn run(
     acc.top
         .sort_by(|a, b| b.0.abs().cmp(&a.0.abs()).then(a.1.cmp(&b.1)));
     acc.top.truncate(opts.top);
+    let mut texts = DefTexts::default();
     let top = acc
         .top
         .iter()
-        .filter_map(|&(_, i)| explain(base, reform, &lines, &persons, i, opts))
+        .filter_map(|&(_, i)| explain(base, reform, &lines, &persons, i, opts, &mut texts))
         .collect();
     // The shape is fixed: the three totals always, and every fund of a ruleset given as a
     // directory, at 0.00 when no claim settled on both sides.
@@ -690,6 +693,7 @@ fn explain(
     persons: &[Vec<usize>],
     target: usize,
     opts: &Options,
+    texts: &mut DefTexts,
 ) -> Option<Top> {
     let claims = persons.iter().find(|p| p.contains(&target))?;
     let side = |settler: &dyn Settle| -> Option<(Settled, Vec<TraceNode>, ReplayClaim)> {
@@ -721,8 +725,97 @@ fn explain(
         base: Amount(fb),
         reform: Amount(fr),
         delta: Amount(delta),
-        changes: changes(&tb, &tr),
+        changes: {
+            let mut c = changes(&tb, &tr);
+            c.extend(changed_definitions(
+                texts,
+                (&sb.ruleset, &tb),
+                (&sr.ruleset, &tr),
+            ));
+            c
+        },
     })
+}
+
+/// The kinds of derivation step that are definitions of the rules.
+const DEFINITION_KINDS: [&str; 3] = ["def", "fund", "output"];
+
+fn collect_definitions<'t>(nodes: &'t [TraceNode], out: &mut IndexMap<&'t str, &'t TraceNode>) {
+    for n in nodes {
+        if DEFINITION_KINDS.contains(&n.kind) {
+            out.entry(n.name.as_str()).or_insert(n);
+        }
+        collect_definitions(&n.children, out);
+    }
+}
+
+/// The text of each definition read so far, by ruleset (its compiled rules' address, alive
+/// for the whole run) and name: a rule file is parsed once per definition, not per claim.
+type DefTexts = std::collections::HashMap<(usize, String), Option<String>>;
+
+fn definition_text_cached(
+    texts: &mut DefTexts,
+    rs: &crate::api::Ruleset,
+    name: &str,
+) -> Option<String> {
+    let key = (std::ptr::from_ref(rs.compiled()) as usize, name.to_string());
+    texts
+        .entry(key)
+        .or_insert_with(|| definition_text(rs, name))
+        .clone()
+}
+
+/// A definition's declaration as `rulec fmt` lays it out, comments removed (as `rulec diff`
+/// compares definitions), or `None` when it cannot be read back.
+fn definition_text(rs: &crate::api::Ruleset, name: &str) -> Option<String> {
+    let d = rs.compiled().defs.iter().find(|d| d.name == name)?;
+    let file = rs.source_map().get(d.span.file)?;
+    let limits = crate::limits::Limits::default();
+    let (ast, _) = crate::syntax::parse_source(d.span.file, &file.text, &limits);
+    let decl = ast.decls.iter().find(|x| x.name.span == d.span)?;
+    let text = file
+        .text
+        .get(decl.span.start as usize..decl.span.end as usize)?;
+    Some(crate::inventory::canonical_text(text, &limits))
+}
+
+/// The definitions on both derivations whose text differs between the two rulesets (the
+/// reform rewrote them), each with its result on both sides. A definition used on one side
+/// only is among them too.
+fn changed_definitions(
+    texts: &mut DefTexts,
+    (base_rs, base): (&crate::api::Ruleset, &[TraceNode]),
+    (reform_rs, reform): (&crate::api::Ruleset, &[TraceNode]),
+) -> Vec<Change> {
+    let (mut b, mut r) = (IndexMap::new(), IndexMap::new());
+    collect_definitions(base, &mut b);
+    collect_definitions(reform, &mut r);
+    let mut out = Vec::new();
+    for (name, nb) in &b {
+        let nr = r.get(name);
+        let same = nr.is_some()
+            && definition_text_cached(texts, base_rs, name)
+                == definition_text_cached(texts, reform_rs, name);
+        if !same {
+            out.push(Change {
+                kind: nb.kind.to_string(),
+                name: name.to_string(),
+                base: Some(version(nb)),
+                reform: nr.map(|n| version(n)),
+            });
+        }
+    }
+    for (name, nr) in &r {
+        if !b.contains_key(name) {
+            out.push(Change {
+                kind: nr.kind.to_string(),
+                name: name.to_string(),
+                base: None,
+                reform: Some(version(nr)),
+            });
+        }
+    }
+    out
 }
 
 /// The kinds of derivation step that are values of the rules (or the running totals).

@@ -73,27 +73,11 @@ fn settler(dir: &Path) -> Result<Box<dyn Settle>, i32> {
     }
 }
 
-/// A routing root, with the funds of every ruleset under it.
-struct Routed {
-    router: Router,
-    funds: Vec<String>,
-}
-
-impl Settle for Routed {
-    fn ruleset_for(&self, claim: &serde_json::Value) -> Result<Ruleset, rulec::api::Error> {
-        self.router.route(claim)
-    }
-
-    fn funds(&self) -> Vec<String> {
-        self.funds.clone()
-    }
-}
-
 /// A routing root, checked first as `rulec check` checks it: the errors of its rulesets are
 /// shown once, here, rather than hidden behind each routed claim's `E0713`. The claims routed
 /// to a sound ruleset are still settled.
 fn routed(dir: &Path) -> Result<Box<dyn Settle>, i32> {
-    let (report, errors) = crate::diff_cmd::check_tree(dir, std::io::stderr().is_terminal())?;
+    let (_, errors) = crate::diff_cmd::check_tree(dir, std::io::stderr().is_terminal())?;
     if let Some((n, text)) = errors {
         rulec::output::report(&format!(
             "{}\nerror: the rules under `{}` have {n} error{}: each claim routed to a ruleset \
@@ -103,18 +87,7 @@ fn routed(dir: &Path) -> Result<Box<dyn Settle>, i32> {
             if n == 1 { "" } else { "s" }
         ));
     }
-    let mut funds: Vec<String> = Vec::new();
-    for (_, rs) in &report.rulesets {
-        for d in &rs.defs {
-            if d.kind == rulec::ir::DefKind::Fund && !funds.contains(&d.name) {
-                funds.push(d.name.clone());
-            }
-        }
-    }
-    Ok(Box::new(Routed {
-        router: Router::new(dir, Limits::default()),
-        funds,
-    }))
+    Ok(Box::new(Router::new(dir, Limits::default())))
 }
 
 /// Reads JSON Lines, each line bounded: a line over the limit, or not UTF-8, is kept as a

@@ -540,12 +540,19 @@ fn definitions(cx: &Ctx, id: FileId, text: &str, out: &mut Vec<Entry>) {
                 )
             }
             DeclKind::Covers { cite, .. } => {
-                let v = whole(cite.as_ref(), None);
-                // Coverage clauses have no name: the clause is its own name.
+                // Coverage clauses have no name: the clause, without its citation, is its
+                // own name and value, so a new citation is a change of `cite`.
+                let end = cite
+                    .as_ref()
+                    .map_or(d.span.end, |c| c.span.start.min(d.span.end));
+                let clause = slice(start, end as usize);
+                let v = def_version(cx, clause, None, cite.as_ref(), d.span);
                 let name = v
                     .value
                     .trim()
                     .trim_start_matches("override")
+                    .trim()
+                    .trim_start_matches("covers")
                     .trim()
                     .to_string();
                 ("covers", name, vec![v])

@@ -91,12 +91,13 @@ fn edited_trees(name: &str) -> PathBuf {
         "from 2023-01-01 = 2_600 cite assumed",
         "from 2023-01-01 = 2_600 cite \"青岛市医保局 2023 年生育医疗费用定额标准\"",
     );
-    // Series years: one changed, one added.
+    // Series years: one changed, one added, one removed.
     edit(
         &qingdao.join("cpi.csv"),
         "2024,100.2",
         "2024,100.3\n2025,100.8",
     );
+    edit(&qingdao.join("cpi.csv"), "2021,100.9\n", "");
     // A param's value.
     edit(
         &qingdao.join("delivery.rulec"),
@@ -104,6 +105,12 @@ fn edited_trees(name: &str) -> PathBuf {
         "from 2023-01-01 = 4_000 cite assumed",
     );
     let jilin = new.join("jilin/jilin.rulec");
+    // A coverage clause's citation: the same clause, changed (cite).
+    edit(
+        &jilin,
+        "§6 Applies to: visit = inpatient, scheme = resident\"",
+        "§6 Applies to: visit = inpatient, scheme = resident (checked)\"",
+    );
     // Table rows: one removed, one added.
     edit(
         &jilin,
@@ -176,6 +183,13 @@ fn diff_of_two_trees_shows_each_kind_of_change() {
     assert_eq!(find("critical_bands", "changed")["what"][0], "value");
     assert_eq!(find("cpi[2024]", "changed")["new"]["value"], "100.3");
     find("cpi[2025]", "added");
+    assert_eq!(find("cpi[2021]", "removed")["old"]["value"], "100.9");
+    let covers = find(
+        "claim.visit == inpatient and claim.insured.scheme == resident",
+        "changed",
+    );
+    assert_eq!(covers["what"], serde_json::json!(["cite"]));
+    assert_eq!(covers["kind"], "covers");
     assert_eq!(find("national[XA004]", "changed")["what"][0], "b_share");
     find("national[XA002]", "removed");
     find("national[XA099]", "added");
@@ -381,4 +395,39 @@ fn audit_of_the_shipped_rulesets() {
     // CSV: one header and a fixed number of fields on every line.
     let (_, csv, _) = rulec(&root, &["audit", "rulesets", "--format", "csv"]);
     assert!(csv.starts_with("ruleset,kind,name,value,in_force,status,cite,file,line\n"));
+}
+
+#[test]
+fn audit_shows_uncited_values() {
+    // Binzhou's deductible gains a version without a citation, and a param has none: both
+    // are `uncited`, counted as such, in every row format.
+    let dir = temp("uncited");
+    copy_dir(&root().join("rulesets"), &dir.join("rulesets"));
+    let binzhou = dir.join("rulesets/shandong/binzhou/outpatient_pooling.rulec");
+    edit(
+        &binzhou,
+        "  from 2024-01-01 = 200 cite assumed\n",
+        "  from 2024-01-01 = 200 cite assumed\n  from 2025-01-01 = 300\n\nparam pooling_floor: money = 10\n",
+    );
+    for (format, file) in [("human", "audit-uncited.txt"), ("csv", "audit-uncited.csv")] {
+        let (code, out, err) = rulec(
+            &dir,
+            &["audit", "rulesets/shandong/binzhou", "--format", format],
+        );
+        assert_eq!(code, 0, "{err}");
+        golden(file, &out);
+    }
+    let (_, csv, _) = rulec(
+        &dir,
+        &["audit", "rulesets/shandong/binzhou", "--format", "csv"],
+    );
+    let uncited: Vec<&str> = csv.lines().filter(|l| l.contains(",uncited,")).collect();
+    assert_eq!(
+        uncited,
+        [
+            "shandong/binzhou,param,pooling_deductible,300.00,from 2025-01-01,uncited,,rulesets/shandong/binzhou/outpatient_pooling.rulec,10",
+            "shandong/binzhou,param,pooling_floor,10.00,always,uncited,,rulesets/shandong/binzhou/outpatient_pooling.rulec,12",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -70,17 +70,19 @@ struct Setup {
 }
 
 fn setup(name: &str) -> Setup {
+    setup_with(name, "active  => 4_500", "active  => 5_000")
+}
+
+/// The shipped rules as base, and a copy with one edit of Binzhou's rules as reform.
+fn setup_with(name: &str, from: &str, to: &str) -> Setup {
     let dir = std::env::temp_dir().join(format!("rulec-impact-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let reform = dir.join("reform");
     copy_dir(Path::new("rulesets"), &reform);
     let file = reform.join("shandong/binzhou/outpatient_pooling.rulec");
     let text = std::fs::read_to_string(&file).expect("binzhou rules");
-    assert!(
-        text.contains("active  => 4_500"),
-        "the cap is where the test expects it"
-    );
-    std::fs::write(&file, text.replace("active  => 4_500", "active  => 5_000")).expect("write");
+    assert!(text.contains(from), "the edit is where the test expects it");
+    std::fs::write(&file, text.replacen(from, to, 1)).expect("write");
     let list = claims();
     let claims = dir.join("claims.jsonl");
     let body: String = list.iter().map(|c| format!("{c}\n")).collect();
@@ -361,17 +363,30 @@ covers claim.kind == care
 /// Writes `rules` as the ruleset `dir/name` and `amounts` as one claim each (one person
 /// each); runs `rulec impact` with the ruleset on both sides: code, stdout, stderr.
 fn impact_of(name: &str, rules: &str, claims: &[String], extra: &[&str]) -> (i32, String, String) {
+    impact_between(name, rules, rules, claims, extra)
+}
+
+/// As [`impact_of`], with other rules as the reform.
+fn impact_between(
+    name: &str,
+    rules: &str,
+    reform: &str,
+    claims: &[String],
+    extra: &[&str],
+) -> (i32, String, String) {
     let dir = std::env::temp_dir().join(format!("rulec-impact-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let rs = dir.join("rules");
-    std::fs::create_dir_all(&rs).expect("dir");
-    std::fs::write(rs.join("rules.rulec"), rules).expect("rules");
+    let (rs, rf) = (dir.join("rules"), dir.join("reform"));
+    for (d, text) in [(&rs, rules), (&rf, reform)] {
+        std::fs::create_dir_all(d).expect("dir");
+        std::fs::write(d.join("rules.rulec"), text).expect("rules");
+    }
     let file = dir.join("claims.jsonl");
     std::fs::write(&file, claims.concat()).expect("claims");
     let out = Command::new(BIN)
         .arg("impact")
         .arg(&rs)
-        .arg(&rs)
+        .arg(&rf)
         .arg(&file)
         .args(extra)
         .output()
@@ -388,13 +403,16 @@ fn amount_claims(amounts: &[&str]) -> Vec<String> {
     amounts
         .iter()
         .enumerate()
-        .map(|(i, a)| {
-            format!(
-                "{{\"claim_id\": \"H{i}\", \"settlement_date\": \"2024-03-01\", \
-                 \"insured\": {{\"id\": \"p{i}\"}}, \"amount\": \"{a}\"}}\n"
-            )
-        })
+        .map(|(i, a)| claim_on(i, "2024-03-01", a))
         .collect()
+}
+
+/// Claim `H{i}` of person `p{i}`.
+fn claim_on(i: usize, date: &str, amount: &str) -> String {
+    format!(
+        "{{\"claim_id\": \"H{i}\", \"settlement_date\": \"{date}\", \
+         \"insured\": {{\"id\": \"p{i}\"}}, \"amount\": \"{amount}\"}}\n"
+    )
 }
 
 #[test]
@@ -547,4 +565,91 @@ fn a_routing_root_with_rule_errors_shows_them_once() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_reform_of_a_definition_explains_every_changed_claim() {
+    // The reform rounds the pooling fund to the yuan instead of the fen: no value changes,
+    // only the fund's definition. Every changed claim names it, with both results.
+    let s = setup_with(
+        "definition",
+        "pooling_ratio_now, 0.01, half_up)",
+        "pooling_ratio_now, 1, half_up)",
+    );
+    let (_, out) = impact(&s, &["--format", "json", "--top", "1000"]);
+    let r: Json = serde_json::from_str(&out).expect("impact JSON");
+    let top = r["top"].as_array().expect("top");
+    assert_eq!(
+        top.len() as u64,
+        r["claims_changed"].as_u64().expect("count")
+    );
+    assert!(top.len() > 10, "rounding to the yuan changes many claims");
+    for t in top {
+        let fund = t["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .find(|c| c["kind"] == "fund" && c["name"] == "outpatient_pooling")
+            .unwrap_or_else(|| panic!("the changed fund explains {t}"));
+        // Binzhou's claims are paid by this one fund: its results are the claim's.
+        assert_eq!(fund["base"]["value"], t["base"], "{t}");
+        assert_eq!(fund["reform"]["value"], t["reform"], "{t}");
+        let file = fund["reform"]["file"].as_str().expect("file");
+        assert!(
+            file.ends_with("shandong/binzhou/outpatient_pooling.rulec"),
+            "{file}"
+        );
+        let reform = dec(&fund["reform"]["value"]);
+        assert_eq!(reform, reform.round(), "the reform pays whole yuan: {t}");
+    }
+    let _ = std::fs::remove_dir_all(&s.dir);
+}
+
+#[test]
+fn a_claim_failing_on_one_side_only_is_listed_with_its_side() {
+    // The reform caps the payment at 1,000 from 2024-02-01 only: H0 (15 January) has no cap
+    // in force under the reform (E0701) and counts in neither total; H1 settles on both
+    // sides, 1,500 under the base and 1,000 under the reform.
+    let reform = PAYS_THE_AMOUNT.replace(
+        "fund pay = claim.amount",
+        "param cap: money\n  from 2024-02-01 = 1_000 cite assumed\nfund pay = min(claim.amount, cap)",
+    );
+    let claims = [
+        claim_on(0, "2024-01-15", "800"),
+        claim_on(1, "2024-03-01", "1500"),
+    ];
+    let (code, out, err) = impact_between(
+        "oneside",
+        PAYS_THE_AMOUNT,
+        &reform,
+        &claims,
+        &["--format", "json"],
+    );
+    assert_eq!(code, 1, "a claim failed: {err}");
+    let r: Json = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(r["claims"], 2);
+    assert_eq!(r["claims_failed"], 1);
+    assert_eq!(r["claims_changed"], 1);
+    assert_eq!(r["failed"].as_array().map(Vec::len), Some(1));
+    let f = &r["failed"][0];
+    assert_eq!(
+        (
+            &f["line"],
+            &f["claim_id"],
+            &f["insured"],
+            &f["side"],
+            &f["code"]
+        ),
+        (
+            &json!(1),
+            &json!("H0"),
+            &json!("p0"),
+            &json!("reform"),
+            &json!("rulec::E0701")
+        )
+    );
+    assert_eq!(
+        r["totals"]["fund_pays"],
+        json!({"base": "1500.00", "reform": "1000.00", "delta": "-500.00"})
+    );
 }

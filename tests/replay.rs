@@ -207,3 +207,67 @@ fn replay_does_not_depend_on_input_order() {
         }
     }
 }
+
+/// Every accumulator of every shipped ruleset has the period `shared/reference-policies.md`
+/// §11 gives it: a wrong `per lifetime` on `basic_paid` checks clean, so only this pins it.
+#[test]
+fn shipped_accumulator_periods_are_those_of_section_11() {
+    use rulec::ir::AccumPeriod;
+    // §11: the calendar year of `settlement_date` …
+    const YEARLY: [&str; 7] = [
+        "outpatient_deductible_paid",
+        "outpatient_pooling_paid",
+        "basic_paid",
+        "critical_illness_base",
+        "critical_illness_paid",
+        "medical_assistance_paid",
+        "mutual_aid_paid",
+    ];
+    // … or the episode (`episode_id`): one pregnancy.
+    const EPISODE: [&str; 1] = ["prenatal_paid"];
+    // `rulesets/sample` is the tutorial's city, not a policy of §11: yearly, as it says.
+    const SAMPLE_YEARLY: [&str; 3] = ["deductible_paid", "pooling_paid", "serious_base"];
+    let mut dirs = vec![std::path::PathBuf::from("rulesets")];
+    let mut seen = Vec::new();
+    while let Some(d) = dirs.pop() {
+        let mut has_rules = false;
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() && p.file_name().is_some_and(|n| n != "tests") {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rulec") {
+                has_rules = true;
+            }
+        }
+        if !has_rules {
+            continue;
+        }
+        let rs = Ruleset::load_dir(&d, Limits::default())
+            .unwrap_or_else(|e| panic!("{} loads: {}", d.display(), e.render_human()));
+        let sample = d.starts_with("rulesets/sample");
+        for a in &rs.compiled().accumulators {
+            let ok = match &a.period {
+                AccumPeriod::Year if sample => SAMPLE_YEARLY.contains(&a.name.as_str()),
+                AccumPeriod::Year => YEARLY.contains(&a.name.as_str()),
+                AccumPeriod::Episode { path, .. } => {
+                    !sample && EPISODE.contains(&a.name.as_str()) && path == &["episode_id"]
+                }
+                AccumPeriod::Lifetime => false,
+            };
+            assert!(
+                ok,
+                "{}: accumulator `{}` is kept {:?}, not as §11 says",
+                d.display(),
+                a.name,
+                a.period
+            );
+            seen.push(a.name.clone());
+        }
+    }
+    for name in YEARLY.iter().chain(&EPISODE) {
+        assert!(
+            seen.iter().any(|s| s == name),
+            "§11's `{name}` is in no shipped ruleset"
+        );
+    }
+}
