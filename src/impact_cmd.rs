@@ -27,7 +27,7 @@ pub struct ImpactArgs {
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Worker threads, 1 to 256 (default: every core); the work is split by insured person.
-    #[arg(long, value_name = "N", value_parser = crate::cli::parse_jobs)]
+    #[arg(long, value_name = "N", value_parser = rulec::limits::parse_jobs)]
     pub jobs: Option<usize>,
     /// Evaluate every claim as of this date instead of its own.
     #[arg(long, value_name = "YYYY-MM-DD")]

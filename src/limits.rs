@@ -40,3 +40,27 @@ impl Default for Limits {
         }
     }
 }
+
+/// The most worker threads `--jobs` may ask for. More threads than that only cost memory
+/// and start-up time (a thread each, and work split too fine), and a mistyped `--jobs
+/// 100000` would otherwise seem to hang.
+pub const MAX_JOBS: usize = 256;
+
+/// Parses `--jobs N` (of `impact` and `eval --batch`; a clap value parser): 1 to
+/// [`MAX_JOBS`] worker threads, or why not.
+pub fn parse_jobs(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of worker threads, 1 to {MAX_JOBS}"))?;
+    if n == 0 || n > MAX_JOBS {
+        return Err(format!(
+            "{n} worker threads: give 1 to {MAX_JOBS} (this machine has {} cores; without \
+             --jobs, every core is used)",
+            std::thread::available_parallelism()
+                .map(|c| c.get())
+                .unwrap_or(1)
+        ));
+    }
+    Ok(n)
+}
