@@ -210,6 +210,8 @@ fn check_paths_inline(
     let mut loader = Loader::new(limits);
     let mut targets: Vec<PathBuf> = Vec::new();
     let mut empty_dirs = Vec::new();
+    // The rulesets found under each directory searched: one tree, named from one root.
+    let mut trees: Vec<(std::ops::Range<usize>, &Path)> = Vec::new();
     for p in paths {
         let io = |e| RunError::Io {
             path: p.display().to_string(),
@@ -223,6 +225,7 @@ fn check_paths_inline(
             if found.is_empty() {
                 empty_dirs.push(p.clone());
             }
+            trees.push((targets.len()..targets.len() + found.len(), p));
             targets.extend(found);
         } else {
             targets.push(p.clone());
@@ -239,8 +242,111 @@ fn check_paths_inline(
         );
     }
     check_targets(&mut loader, &targets, search, &mut report)?;
+    for (tree, searched) in trees {
+        let found = targets.get(tree).unwrap_or(&[]);
+        let extra = one_root(&mut loader, searched, found, &report);
+        if !extra.is_empty() {
+            let mut all = Diagnostics::new();
+            all.extend(std::mem::take(&mut report.diags).sorted());
+            all.extend(extra);
+            report.diags.extend(all.sorted());
+        }
+    }
     report.map = loader.map;
     Ok(report)
+}
+
+/// The rulesets of one tree (`rulec check rulesets/`) are named from one root, the one
+/// `--rulesets` routes from: each header, its parts matching the directory's last parts, says
+/// where that root is (`sichuan/chengdu` in `rulesets/sichuan/chengdu`: `rulesets`). The root
+/// most headers imply (on a tie, the highest) is the tree's; a header implying another
+/// (`ruleset "chengdu"` there) is `E0116`, so `check` catches what routing would refuse.
+fn one_root(
+    loader: &mut Loader,
+    searched: &Path,
+    found: &[PathBuf],
+    report: &CheckReport,
+) -> Vec<Diagnostic> {
+    let mut named: Vec<(PathBuf, String, crate::source::Span, PathBuf)> = Vec::new();
+    for t in found {
+        if report.not_checked.contains(t) {
+            continue;
+        }
+        let Ok(leaf) = loader.load_path(t) else {
+            continue;
+        };
+        let Some(layer) = loader.layer(leaf) else {
+            continue;
+        };
+        let Some(span) = header_decl(layer).map(|d| d.name.span) else {
+            continue;
+        };
+        let already = report
+            .diags
+            .iter()
+            .any(|d| d.code == Code::HeaderMismatch && d.span.is_some_and(|s| s.file == span.file));
+        let full = t.canonicalize().unwrap_or_else(|_| t.clone());
+        let parts = layer.name.split('/').count();
+        let mut root = full.clone();
+        let mut ok = !already;
+        for _ in 0..parts {
+            ok &= root.pop();
+        }
+        if ok {
+            named.push((full, layer.name.clone(), span, root));
+        }
+    }
+    let mut counts: Vec<(&PathBuf, usize)> = Vec::new();
+    for (_, _, _, root) in &named {
+        match counts.iter_mut().find(|(r, _)| *r == root) {
+            Some(c) => c.1 += 1,
+            None => counts.push((root, 1)),
+        }
+    }
+    let Some(&(tree_root, _)) = counts
+        .iter()
+        .max_by_key(|(r, n)| (*n, std::cmp::Reverse(r.components().count())))
+    else {
+        return Vec::new();
+    };
+    let example = named
+        .iter()
+        .find(|n| &n.3 == tree_root)
+        .map(|n| n.1.clone())
+        .unwrap_or_default();
+    let shown = if searched.canonicalize().ok().as_ref() == Some(tree_root) {
+        searched.display().to_string()
+    } else {
+        tree_root.display().to_string()
+    };
+    let mut out = Vec::new();
+    for (full, name, span, root) in &named {
+        if root == tree_root {
+            continue;
+        }
+        let Ok(rel) = full.strip_prefix(tree_root) else {
+            continue;
+        };
+        let expected: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let expected = expected.join("/");
+        out.push(
+            Diagnostic::new(
+                Code::HeaderMismatch,
+                *span,
+                format!(
+                    "the header names `{name}`, but the other rulesets of this tree are named from `{shown}` (e.g. `{example}`): this one is `{expected}`"
+                ),
+            )
+            .label("does not match the tree")
+            .help(format!(
+                "a ruleset is named by its path from the root `--rulesets` routes `insured.region` from, and a settlement reports that name: `ruleset \"{expected}\"`"
+            )),
+        );
+    }
+    out
 }
 
 /// Checks each target (a ruleset directory or a rule file) and, with `cases`, the test files
@@ -418,11 +524,7 @@ fn header_mismatch(loader: &Loader, chain: &[usize], root: Option<&Path>) -> Opt
     let (&leaf, ancestors) = chain.split_last()?;
     let layer = loader.layer(leaf)?;
     let dir = layer.dir.as_ref()?;
-    let header = layer.files.iter().find_map(|(_, f)| {
-        f.decls
-            .iter()
-            .find(|d| matches!(d.kind, crate::syntax::ast::DeclKind::Ruleset { .. }))
-    })?;
+    let header = header_decl(layer)?;
     let name = header.name.name.as_str();
     let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let full = canonical(dir);
@@ -503,6 +605,15 @@ fn header_mismatch(loader: &Loader, chain: &[usize], root: Option<&Path>) -> Opt
             "a ruleset in a directory below its parent's is named by the parent's name and the path from it: `ruleset \"{expected}\"`"
         ),
     )
+}
+
+/// The `ruleset "name"` declaration of a layer.
+fn header_decl(layer: &crate::load::Layer) -> Option<&crate::syntax::ast::Decl> {
+    layer.files.iter().find_map(|(_, f)| {
+        f.decls
+            .iter()
+            .find(|d| matches!(d.kind, crate::syntax::ast::DeclKind::Ruleset { .. }))
+    })
 }
 
 /// Every file of these layers.

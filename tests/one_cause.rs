@@ -308,6 +308,52 @@ fn every_part_of_the_header_must_match_its_directory() {
     assert_eq!(rs.compiled().name, "shandong/zibo");
 }
 
+#[test]
+fn the_rulesets_of_one_tree_are_named_from_one_root() {
+    // `sichuan/chengdu` extends `../../china`: its parent is not above it, so only the tree
+    // says what its name is.
+    let root = scratch("one-root");
+    let china = root.join("china");
+    let city = root.join("sichuan").join("chengdu");
+    std::fs::create_dir_all(&china).expect("mkdir");
+    std::fs::create_dir_all(&city).expect("mkdir");
+    std::fs::write(
+        china.join("c.rulec"),
+        "ruleset \"china\"\nrecord Claim { date: date, amount: money }\ninput claim: Claim\nas_of claim.date\noutput pay: money = claim.amount\n",
+    )
+    .expect("write");
+    let write_city = |header: &str| {
+        std::fs::write(
+            city.join("c.rulec"),
+            format!("ruleset \"{header}\" extends \"../../china\"\noutput twice: money = claim.amount + claim.amount\n"),
+        )
+        .expect("write");
+    };
+    write_city("chengdu");
+    // Alone, the name's parts match the directory's last parts: nothing to say.
+    assert!(errors(&check(&city)).is_empty());
+    // In its tree, the other rulesets say where the root is.
+    let report = check(&root);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    assert_eq!(errs[0].code, Code::HeaderMismatch);
+    assert_eq!(place(&report, &errs[0]).3, "\"chengdu\"");
+    assert!(
+        errs[0].message.contains("named from `")
+            && errs[0]
+                .message
+                .ends_with("(e.g. `china`): this one is `sichuan/chengdu`"),
+        "{}",
+        errs[0].message
+    );
+    write_city("sichuan/chengdu");
+    assert!(
+        errors(&check(&root)).is_empty(),
+        "{}",
+        render(&check(&root))
+    );
+}
+
 /// A small ruleset with one test file.
 fn ruleset_with_cases(name: &str, cases: &str) -> PathBuf {
     let dir = scratch(name).join("demo");
