@@ -748,25 +748,25 @@ fn cells_carry_at_most_their_columns_fraction_digits() {
             "cap-in-li",
             COLUMNS,
             "XA003,B,,0.001",
-            "column `price_cap`: `0.001` has 3 fraction digits; an amount is in fen (2 digits) unless the column declares finer, e.g. `money(4)`",
+            "column `price_cap`: `0.001` has 3 fraction digits; an amount is in fen (2 digits) unless its type declares finer, e.g. `money(4)`",
         ),
         (
             "share-5-digits",
             COLUMNS,
             "XA003,B,12.345%,",
-            "column `b_share`: `12.345%` has 5 fraction digits as a fraction, more than the 4 this column allows",
+            "column `b_share`: `12.345%` has 5 fraction digits as a fraction, more than the 4 its type allows",
         ),
         (
             "price-5-digits",
             "code: text key, class: Class, b_share: rate?, price_cap: money(4)?",
             "XA003,B,,0.01251",
-            "`0.01251` has 5 fraction digits, more than the 4 this column allows",
+            "`0.01251` has 5 fraction digits, more than the 4 its type allows",
         ),
         (
             "share-7-digits",
             "code: text key, class: Class, b_share: rate(6)?, price_cap: money?",
             "XA003,B,12.34567%,",
-            "has 7 fraction digits as a fraction, more than the 6 this column allows",
+            "has 7 fraction digits as a fraction, more than the 6 its type allows",
         ),
     ] {
         let csv = format!("code,class,b_share,price_cap\n{row}\n");
@@ -860,7 +860,7 @@ fn series_values_are_exact_and_within_their_digits() {
         vec![(
             Code::CellTooPrecise,
             (3, 6),
-            "column `value`: `100.12345` has 5 fraction digits, more than the 4 this column allows"
+            "column `value`: `100.12345` has 5 fraction digits, more than the 4 its type allows"
                 .to_string()
         )]
     );
@@ -873,6 +873,10 @@ fn series_values_are_exact_and_within_their_digits() {
     let got = write(inline, "");
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!((got[0].0, got[0].1), (Code::CellTooPrecise, (5, 52)));
+    assert_eq!(
+        got[0].2,
+        "series `cpi`, year 2024: `100.12345` has 5 fraction digits, more than the 4 its type allows"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

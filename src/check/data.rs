@@ -482,7 +482,8 @@ impl Checker<'_> {
                     } else {
                         Value::Decimal(d)
                     };
-                    self.within_digits(&v, t, digits, span, column).then_some(v)
+                    self.within_digits(&v, t, digits, span, &format!("column `{column}`"))
+                        .then_some(v)
                 }
                 Err(NotExact::Syntax) if *ty == Type::Money => bad(self, "an amount"),
                 Err(NotExact::Syntax) => bad(self, "a decimal"),
@@ -524,7 +525,8 @@ impl Checker<'_> {
                 match percent_to_fraction(pct) {
                     Some(d) => {
                         let v = Value::Rate(Rate(d));
-                        self.within_digits(&v, t, digits, span, column).then_some(v)
+                        self.within_digits(&v, t, digits, span, &format!("column `{column}`"))
+                            .then_some(v)
                     }
                     None => self.inexact_cell(
                         t,
@@ -581,14 +583,15 @@ impl Checker<'_> {
     /// True when a money, decimal or rate value of a catalog or series cell carries no more
     /// fraction digits than its column allows (`money(4)`), or the type's default: money in
     /// fen (2), decimals and rates 4 (a rate as a fraction, so `12.34%` is 4), as a claim's
-    /// fields. Trailing zeros carry no precision. Otherwise an error at the cell.
+    /// fields. Trailing zeros carry no precision. Otherwise an error at the cell, naming its
+    /// `place` (``column `price` `` or ``series `cpi`, year 2024``).
     fn within_digits(
         &mut self,
         v: &Value,
         shown: &str,
         digits: Option<u32>,
         span: Span,
-        column: &str,
+        place: &str,
     ) -> bool {
         let (d, ty) = match v {
             Value::Money(m) => (m.0, "money"),
@@ -604,13 +607,13 @@ impl Checker<'_> {
         let shown = shorten(shown);
         let message = match ty {
             "money" if max == 2 => format!(
-                "column `{column}`: `{shown}` has {n} fraction digits; an amount is in fen (2 digits) unless the column declares finer, e.g. `money(4)`"
+                "{place}: `{shown}` has {n} fraction digits; an amount is in fen (2 digits) unless its type declares finer, e.g. `money(4)`"
             ),
             "rate" => format!(
-                "column `{column}`: `{shown}` has {n} fraction digits as a fraction, more than the {max} this column allows"
+                "{place}: `{shown}` has {n} fraction digits as a fraction, more than the {max} its type allows"
             ),
             _ => format!(
-                "column `{column}`: `{shown}` has {n} fraction digits, more than the {max} this column allows"
+                "{place}: `{shown}` has {n} fraction digits, more than the {max} its type allows"
             ),
         };
         self.err(
@@ -798,7 +801,13 @@ impl Checker<'_> {
                             let before = self.diags.len();
                             let v = self.lit_value(l, &c.ty);
                             let shown = number_text(&v);
-                            self.within_digits(&v, &shown, c.digits, l.span, &c.name);
+                            self.within_digits(
+                                &v,
+                                &shown,
+                                c.digits,
+                                l.span,
+                                &format!("column `{}`", c.name),
+                            );
                             if !self.check_range(&v, l.span, &c.name) {
                                 // The range error says it all; no "above 100%" warning too.
                                 let mut i = before;
@@ -1280,7 +1289,8 @@ impl Checker<'_> {
                 for (year, span, lit) in entries {
                     let v = self.lit_value(lit, &ty);
                     let shown = number_text(&v);
-                    if self.within_digits(&v, &shown, digits, lit.span, "value") {
+                    let place = format!("series `{}`, year {year}", decl.name.name);
+                    if self.within_digits(&v, &shown, digits, lit.span, &place) {
                         add(self, *year, *span, v);
                     }
                 }
