@@ -18,7 +18,7 @@ use crate::limits::Limits;
 use crate::project::{check_ruleset, check_sources, CheckReport, RunError};
 use crate::source::SourceMap;
 use crate::types::Type;
-use crate::value::{format_money, Date, Money, Rate, Value};
+use crate::value::{format_money, Date, Money, MoneyText, Rate, Value};
 use serde_json::{json, Map, Value as Json};
 use std::path::Path;
 use std::sync::Arc;
@@ -837,20 +837,6 @@ struct Shown<'a, T: std::fmt::Display>(&'a T);
 impl<T: std::fmt::Display> serde::Serialize for Shown<'_, T> {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         ser.collect_str(self.0)
-    }
-}
-
-/// Money as settlements write it: at least two decimals, no trailing zeros beyond them
-/// (the text of [`format_money`]).
-struct MoneyText(rust_decimal::Decimal);
-
-impl std::fmt::Display for MoneyText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut d = self.0.normalize();
-        if d.scale() < 2 {
-            d.rescale(2);
-        }
-        std::fmt::Display::fmt(&d, f)
     }
 }
 

@@ -287,18 +287,49 @@ impl fmt::Display for Money {
 
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pct = self.0 * Decimal::ONE_HUNDRED;
-        write!(f, "{}%", pct.normalize())
+        write!(f, "{}%", Percent(self.0))
+    }
+}
+
+/// A fraction written as a percentage without the sign (`0.805` → `80.5`), exactly: the
+/// decimal point moves two places, so even the largest fraction prints (`d × 100` could
+/// overflow).
+pub struct Percent(pub Decimal);
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0.normalize();
+        let (m, s) = (d.mantissa(), d.scale());
+        if s >= 2 {
+            fmt::Display::fmt(&Decimal::from_i128_with_scale(m, s - 2).normalize(), f)
+        } else {
+            // |m| < 2^96, so m × 100 fits in an i128.
+            let up: i128 = if s == 1 { 10 } else { 100 };
+            write!(f, "{}", m.saturating_mul(up))
+        }
+    }
+}
+
+/// Money with at least two decimals (`200` → `200.00`), written from the exact value: the
+/// zeros are added as text, so an amount too large to carry two more digits in a
+/// `Decimal` is still written with its two decimals.
+pub struct MoneyText(pub Decimal);
+
+impl fmt::Display for MoneyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0.normalize();
+        fmt::Display::fmt(&d, f)?;
+        match d.scale() {
+            0 => f.write_str(".00"),
+            1 => f.write_str("0"),
+            _ => Ok(()),
+        }
     }
 }
 
 /// Formats money with at least two decimals: `200` → `200.00`.
 pub fn format_money(d: Decimal) -> String {
-    let mut d = d.normalize();
-    if d.scale() < 2 {
-        d.rescale(2);
-    }
-    d.to_string()
+    MoneyText(d).to_string()
 }
 
 /// A runtime value. The checker guarantees every operation sees the types it expects.
@@ -340,6 +371,50 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap_or_default()
+    }
+
+    #[test]
+    fn money_keeps_two_decimals_even_at_the_largest_amount() {
+        for (v, text) in [
+            ("0", "0.00"),
+            ("200", "200.00"),
+            ("-1.5", "-1.50"),
+            ("8.5425", "8.5425"),
+            (
+                "79228162514264337593543950335",
+                "79228162514264337593543950335.00",
+            ),
+            (
+                "7922816251426433759354395033.5",
+                "7922816251426433759354395033.50",
+            ),
+        ] {
+            assert_eq!(format_money(dec(v)), text, "{v}");
+        }
+    }
+
+    #[test]
+    fn rates_are_written_as_exact_percentages_even_the_largest() {
+        for (v, text) in [
+            ("0.8", "80%"),
+            ("0.805", "80.5%"),
+            ("0", "0%"),
+            ("-0.05", "-5%"),
+            (
+                "79228162514264337593543950335",
+                "7922816251426433759354395033500%",
+            ),
+            (
+                "0.0000000000000000000000000001",
+                "0.00000000000000000000000001%",
+            ),
+        ] {
+            assert_eq!(Rate(dec(v)).to_string(), text, "{v}");
+        }
+    }
 
     #[test]
     fn dates() {

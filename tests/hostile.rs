@@ -187,3 +187,29 @@ fn keyword_glued_to_a_name_is_refused() {
     let report = check_text("override_glued", "override defx: money = 1\n");
     assert!(report.diags.has_errors());
 }
+
+#[test]
+fn a_number_of_more_than_28_digits_is_refused_never_rounded() {
+    // rust_decimal's `parse` would round these to 28 significant digits without a word.
+    for (ty, lit) in [
+        ("decimal", "1234567890123456789012345.12345678901234567890"),
+        ("rate", "12345678901234567890123.12345678901234567890%"),
+    ] {
+        let text = format!("param p: {ty} = {lit} cite assumed\n");
+        let report = check_text("long_number", &text);
+        let codes: Vec<&str> = report
+            .diags
+            .sorted()
+            .iter()
+            .filter(|d| d.severity == rulec::diag::Severity::Error)
+            .map(|d| d.code.as_str())
+            .collect();
+        assert_eq!(codes, ["rulec::E0008"], "{lit}");
+    }
+    // 28 digits are kept exactly.
+    let report = check_text(
+        "long_number_ok",
+        "param p: decimal = 123456789012345678.9012345678 cite assumed\n",
+    );
+    assert!(!report.diags.has_errors(), "{:?}", report.diags.sorted());
+}
