@@ -335,13 +335,11 @@ impl<'s> Fmt<'s> {
                 end = start + trimmed.len();
                 continue;
             }
-            match self
-                .comments
-                .iter()
-                .find(|c| c.end == end && c.start >= start)
-            {
-                Some(c) => end = c.start,
-                None => return end,
+            // The comments are sorted: only the last one starting before `end` can end there.
+            let i = self.comments.partition_point(|c| c.start < end);
+            match i.checked_sub(1).and_then(|i| self.comments.get(i)) {
+                Some(c) if c.end == end && c.start >= start => end = c.start,
+                _ => return end,
             }
         }
     }
@@ -364,7 +362,8 @@ impl<'s> Fmt<'s> {
         self.comments
             .iter()
             .skip(self.next)
-            .any(|c| c.start >= a && c.start < b)
+            .take_while(|c| c.start < b)
+            .any(|c| c.start >= a)
     }
 
     fn newline_between(&self, a: usize, b: usize) -> bool {
@@ -421,12 +420,7 @@ impl<'s> Fmt<'s> {
     fn trail(&mut self, skip: &str) -> (String, bool) {
         let mut s = String::new();
         while let Some(c) = self.comments.get(self.next).cloned() {
-            let gap = self.slice(self.last_end.min(c.start), c.start);
-            let clean = strip_comments(gap);
-            if !clean
-                .chars()
-                .all(|ch| ch.is_whitespace() || ch == '\u{feff}' || skip.contains(ch))
-            {
+            if !self.only_blank_between(self.last_end.min(c.start), c.start, skip) {
                 break;
             }
             self.next += 1;
@@ -486,6 +480,28 @@ impl<'s> Fmt<'s> {
             t.push(BREAK);
         }
         t
+    }
+
+    /// True when only whitespace, comments and characters of `skip` lie in `[a, b)`;
+    /// stops at the first other character (the gap may be long, what is looked at is not).
+    fn only_blank_between(&self, a: usize, b: usize, skip: &str) -> bool {
+        let mut at = a;
+        while at < b {
+            let rest = self.slice(at, b);
+            let Some(ch) = rest.chars().next() else {
+                return true;
+            };
+            if ch.is_whitespace() || ch == '\u{feff}' || skip.contains(ch) {
+                at += ch.len_utf8();
+                continue;
+            }
+            let i = self.comments.partition_point(|c| c.start < at);
+            match self.comments.get(i) {
+                Some(c) if c.start == at => at = c.end,
+                _ => return false,
+            }
+        }
+        true
     }
 
     /// [`Fmt::trail`] followed by the line break `line` (a hard one after a line comment).
