@@ -126,6 +126,12 @@ pub fn check_coverage(rs: &Ruleset, input: &Value) -> R<()> {
 /// The first money amount in a value (inside lists and records too) that is not a whole
 /// number of fen. The walk keeps its own stack: a value is as deep as its declared type.
 fn not_whole_fen(v: &Value) -> Option<Decimal> {
+    // The usual value is one amount: no stack for it.
+    match v {
+        Value::Money(m) => return (m.0.round_dp(2) != m.0).then_some(m.0),
+        Value::List(_) | Value::Record(_) => {}
+        _ => return None,
+    }
     let mut todo = vec![v];
     while let Some(v) = todo.pop() {
         match v {
