@@ -16,7 +16,7 @@ use rulec::limits::Limits;
 use rulec::output::{self, Written};
 use rulec::value::Date;
 use serde_json::{json, Value as Json};
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,8 +34,8 @@ pub struct EvalArgs {
     /// Settle one claim per line of a JSON Lines file (or `-`).
     #[arg(long, value_name = "CLAIMS.jsonl")]
     pub batch: Option<String>,
-    /// Worker threads for `--batch` (default: every core).
-    #[arg(long)]
+    /// Worker threads for `--batch`, 1 to 256 (default: every core).
+    #[arg(long, value_parser = rulec::limits::parse_jobs)]
     pub jobs: Option<usize>,
     /// Evaluate as of this date instead of the claim's date.
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -66,6 +66,11 @@ pub enum TraceFormat {
 struct Router {
     fixed: Option<Result<Ruleset, rulec::api::Error>>,
     routes: Option<rulec::api::Router>,
+    /// The routing root, when claims are routed.
+    root: Option<PathBuf>,
+    /// Set when a claim was routed to a ruleset with errors (`E0713`): a batch then shows
+    /// those errors once, at its end, instead of only the code on each line.
+    hit_rule_errors: std::sync::atomic::AtomicBool,
 }
 
 impl Router {
@@ -151,6 +156,8 @@ pub fn run(mut a: EvalArgs) -> i32 {
             Router {
                 fixed: None,
                 routes: Some(rulec::api::Router::new(root, Limits::default())),
+                root: Some(root.clone()),
+                hit_rule_errors: Default::default(),
             }
         }
         (None, Some(dir)) => {
@@ -166,6 +173,8 @@ pub fn run(mut a: EvalArgs) -> i32 {
             Router {
                 fixed: Some(loaded),
                 routes: None,
+                root: None,
+                hit_rule_errors: Default::default(),
             }
         }
         (None, None) => {
@@ -452,6 +461,9 @@ fn settle_line(
     let rs = match router.get_bytes(line, peek.as_ref()) {
         Ok(r) => r,
         Err(e) => {
+            if e.diagnostics.iter().any(|d| d.code == Code::RulesetErrors) {
+                router.hit_rule_errors.store(true, Ordering::Relaxed);
+            }
             error_line(out, line_no, claim_id, e.to_json());
             return false;
         }
@@ -664,6 +676,21 @@ fn run_batch(router: &Router, name: &str, opts: &EvalOptions, jobs: Option<usize
         },
         other => other,
     };
+    // Claims routed to rulesets with errors each said E0713; the errors themselves are
+    // shown once, as `rulec check` shows them.
+    if let (true, Some(root)) = (router.hit_rule_errors.load(Ordering::Relaxed), &router.root) {
+        if let Ok((_, Some((n, text)))) =
+            crate::diff_cmd::check_tree(root, std::io::stderr().is_terminal())
+        {
+            output::report(&format!(
+                "{}\nerror: the rules under `{}` have {n} error{}: each claim routed to a \
+                 ruleset with errors failed with rulec::E0713",
+                text.trim_end(),
+                root.display(),
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+    }
     // What was read is settled and written; a read that failed fails the batch once.
     let code = match reader.failed.take() {
         Some(e) => {

@@ -115,12 +115,26 @@ fn read_lines(name: &str, max: usize) -> std::io::Result<Vec<Box<str>>> {
         }
         if buf.last() != Some(&b'\n') && buf.len() > max {
             // Too long: skip the rest of the line.
+            // Skipped up to 4× the limit: a longer line with no end is not JSON Lines
+            // (`/dev/zero`, a binary file), and reading stops there once.
             let mut rest = Vec::new();
+            let mut skipped = buf.len();
             loop {
                 rest.clear();
                 let m = reader.by_ref().take(1 << 20).read_until(b'\n', &mut rest)?;
                 if m == 0 || rest.last() == Some(&b'\n') {
                     break;
+                }
+                skipped = skipped.saturating_add(m);
+                if skipped > max.saturating_mul(4) {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "line {} runs past {skipped} bytes with no line end: the input is \
+                             not JSON Lines (one claim per line, each at most {max} bytes)",
+                            out.len() + 1
+                        ),
+                    ));
                 }
             }
             out.push(format!("\u{0}the claim is longer than the limit of {max} bytes").into());

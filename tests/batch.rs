@@ -3,7 +3,7 @@
 
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const RULESET: &str = "rulesets/sample/city";
@@ -291,4 +291,58 @@ fn a_fifo_is_refused_without_blocking() {
     let _ = std::fs::remove_file(&fifo);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is a FIFO (named pipe)"));
+}
+
+#[test]
+fn a_routed_batch_shows_the_rule_errors_once_and_jobs_are_bounded() {
+    // A routing root whose city ruleset has one error: every claim routed there fails with
+    // E0713 on its line, and the error itself (E0201, at its place) is shown once on stderr.
+    let root = temp("root");
+    let sample = root.join("sample");
+    for dir in ["city", "national"] {
+        let to = sample.join(dir);
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for e in std::fs::read_dir(Path::new("rulesets/sample").join(dir))
+            .expect("read dir")
+            .flatten()
+        {
+            std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+        }
+    }
+    let rules = sample.join("city/pooling.rulec");
+    let mut text = std::fs::read_to_string(&rules).expect("read");
+    text.push_str("\nparam broken: money = no_such_name cite assumed\n");
+    std::fs::write(&rules, text).expect("write");
+    let input = temp("routed.jsonl");
+    let good = claim_line();
+    std::fs::write(&input, format!("{good}\n{good}\n{good}\n")).expect("write input");
+    let out = rulec()
+        .args(["eval", "--rulesets"])
+        .arg(&root)
+        .arg("--batch")
+        .arg(&input)
+        .output()
+        .expect("rulec runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout.lines().count(), 3);
+    assert!(
+        stdout.lines().all(|l| l.contains("rulec::E0713")),
+        "{stdout}"
+    );
+    assert_eq!(stderr.matches("rulec::E0201").count(), 1, "{stderr}");
+    assert!(stderr.contains("no_such_name"), "{stderr}");
+    // --jobs is 1 to 256: 0 and 100,000 are usage errors, not a hang.
+    for jobs in ["0", "100000", "x"] {
+        let out = rulec()
+            .args(["eval", RULESET, "--batch"])
+            .arg(&input)
+            .args(["--jobs", jobs])
+            .output()
+            .expect("rulec runs");
+        assert_eq!(out.status.code(), Some(2), "--jobs {jobs}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_file(&input);
 }
