@@ -379,6 +379,18 @@ impl Loader {
         Ok(i)
     }
 
+    /// Whether a layer's files gave load or parse errors.
+    fn has_errors_in(&self, layer: usize) -> bool {
+        let Some(l) = self.layers.get(layer) else {
+            return false;
+        };
+        self.diags.iter().any(|d| {
+            d.is_error()
+                && d.span
+                    .is_some_and(|sp| l.files.iter().any(|(id, _)| *id == sp.file))
+        })
+    }
+
     /// The chain of layers for a loaded layer, root first. Missing parents and cycles
     /// become diagnostics; the chain then stops where it broke.
     pub fn chain(&mut self, leaf: usize) -> Vec<usize> {
@@ -434,6 +446,13 @@ impl Loader {
                 }
             };
             if self.layers.get(parent).is_some_and(|l| l.header.is_none()) {
+                // A parent whose files did not parse may have lost its header with them:
+                // that one error is the parent's, and the child waits for it (W0005 from
+                // the driver) instead of an E0108 and a cascade of unknown names.
+                if self.has_errors_in(parent) {
+                    chain.push(parent);
+                    break;
+                }
                 self.diags.push(
                     Diagnostic::new(
                         Code::ParentNotFound,

@@ -147,6 +147,34 @@ fn a_file_that_does_not_parse_raises_no_unknown_names() {
 }
 
 #[test]
+fn a_parent_whose_only_file_does_not_parse_holds_its_children_back_without_a_cascade() {
+    // Jilin's one rule file holds its header: when it does not parse, the header is lost with
+    // it. Changchun extends it and must wait (W0005), not report E0108 "not a ruleset" and a
+    // cascade of unknown names (29 errors before).
+    let root = broken_rulesets(
+        "lost_header",
+        "jilin/jilin.rulec",
+        "def resident_inpatient: bool = claim.visit",
+        "def resident_inpatient: bool = = claim.visit",
+    );
+    let report = check(&root);
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 1, "{}", render(&report));
+    assert_eq!(errs[0].code, Code::Syntax);
+    let waits: Vec<_> = report
+        .diags
+        .sorted()
+        .into_iter()
+        .filter(|d| d.code == Code::ParentHasErrors)
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(
+        waits,
+        ["ruleset `jilin/changchun` not checked: its parent `jilin` has errors"]
+    );
+}
+
+#[test]
 fn an_unknown_name_in_a_parsed_file_is_still_reported() {
     // A file that parses: its typo is reported, and the children are not checked.
     let root = broken_rulesets(
