@@ -1571,7 +1571,7 @@ impl Server {
                                 "| {} | {} | {}% |",
                                 b.lower,
                                 b.upper.map(|u| u.to_string()).unwrap_or_else(|| "—".into()),
-                                (b.rate * rust_decimal::Decimal::ONE_HUNDRED).normalize()
+                                crate::value::Percent(b.rate)
                             )
                         })
                         .collect();

@@ -24,7 +24,7 @@ impl Checker<'_> {
                     span,
                     format!(
                         "the rate {}% is above 100%",
-                        (r * Decimal::ONE_HUNDRED).normalize()
+                        crate::value::Percent(r)
                     ),
                 )
                 .label("more than the whole amount")
@@ -1242,7 +1242,7 @@ impl Checker<'_> {
         let why = match v {
             Value::Rate(r) if r.0 < Decimal::ZERO || r.0 > Decimal::ONE => format!(
                 "{}% is outside 0%–100%",
-                (r.0 * Decimal::ONE_HUNDRED).normalize()
+                crate::value::Percent(r.0)
             ),
             Value::Money(m) if m.0 < Decimal::ZERO => format!("{} is negative", m.0),
             _ => return true,
