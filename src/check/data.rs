@@ -22,10 +22,7 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::RateAbove100,
                     span,
-                    format!(
-                        "the rate {}% is above 100%",
-                        crate::value::Percent(r)
-                    ),
+                    format!("the rate {}% is above 100%", crate::value::Percent(r)),
                 )
                 .label("more than the whole amount")
                 .help("a rate above 100% pays more than the cost; check for a typo"),
@@ -1240,10 +1237,9 @@ impl Checker<'_> {
     /// amount of money (a price, a cap) is not negative.
     fn check_range(&mut self, v: &Value, span: Span, column: &str) -> bool {
         let why = match v {
-            Value::Rate(r) if r.0 < Decimal::ZERO || r.0 > Decimal::ONE => format!(
-                "{}% is outside 0%–100%",
-                crate::value::Percent(r.0)
-            ),
+            Value::Rate(r) if r.0 < Decimal::ZERO || r.0 > Decimal::ONE => {
+                format!("{}% is outside 0%–100%", crate::value::Percent(r.0))
+            }
             Value::Money(m) if m.0 < Decimal::ZERO => format!("{} is negative", m.0),
             _ => return true,
         };
