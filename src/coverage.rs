@@ -454,10 +454,9 @@ pub fn measure(paths: &[PathBuf], limits: &Limits) -> std::io::Result<CoverageRe
     dirs.dedup();
     let mut report = CoverageReport::default();
     for dir in dirs {
+        // A ruleset without cases is measured too (0%, everything uncovered): it counts in
+        // the total `--min-coverage` checks, never left out in silence.
         let cases_files = case_files(&dir);
-        if cases_files.is_empty() {
-            continue;
-        }
         let rs = match Ruleset::load_dir(&dir, limits.clone()) {
             Ok(r) => r,
             Err(e) => {

@@ -17,8 +17,16 @@ pub struct CoverageArgs {
     pub coverage_lcov: Option<PathBuf>,
     /// Exit 1 when the total coverage (every item, branch and function) is below PCT percent
     /// (implies --coverage).
-    #[arg(long, value_name = "PCT")]
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
     pub min_coverage: Option<f64>,
+}
+
+/// `--min-coverage PCT`: a number from 0 to 100 (`NaN`, `-5` and `150` are refused).
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("expected a percentage from 0 to 100, found `{s}`")),
+    }
 }
 
 impl CoverageArgs {

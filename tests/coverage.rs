@@ -231,3 +231,29 @@ fn with_format_json_the_coverage_is_part_of_the_one_json_document() {
         .any(|i| i["kind"] == "branch" && i["arm"]["index"] == 1 && i["line"] == 11)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_ruleset_without_cases_counts_at_zero_and_min_coverage_is_a_percentage() {
+    // rulesets/sample carries no cases: it is measured at 0%, never left out of the total.
+    let report =
+        measure(&[PathBuf::from("rulesets/sample")], &Limits::default()).expect("measures");
+    let city = report
+        .rulesets
+        .iter()
+        .find(|r| r.ruleset.ends_with("sample/city"))
+        .expect("sample/city is in the report");
+    assert_eq!(city.cases, 0);
+    assert!(city.covered.is_empty() && !city.uncovered.is_empty());
+    assert_eq!(report.percent(), 0.0);
+    for bad in ["NaN", "-5", "150", "x"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .args(["test", "rulesets/sample", &format!("--min-coverage={bad}")])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "--min-coverage {bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("expected a percentage from 0 to 100"),
+            "{bad}"
+        );
+    }
+}
